@@ -1,0 +1,59 @@
+/**
+ * The DynamoDB document client the adapters share, and a meter for the capacity they consume.
+ */
+import { DynamoDBClient, type ConsumedCapacity } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+export interface DynamoConfig {
+  /** Set for DynamoDB Local or LocalStack; unset on AWS. */
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly maxAttempts?: number;
+}
+
+export function createDocumentClient(config: DynamoConfig = {}): DynamoDBDocumentClient {
+  const local = config.endpoint !== undefined;
+  const client = new DynamoDBClient({
+    ...(local && {
+      endpoint: config.endpoint,
+      // DynamoDB Local accepts any credentials; fixed ones keep a developer's real ones out of it.
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    }),
+    region: config.region ?? process.env.AWS_REGION ?? "us-east-1",
+    maxAttempts: config.maxAttempts ?? 5,
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
+
+/** Read and write capacity units consumed, summed per operation name. For the benchmark and the runner. */
+export class CapacityMeter {
+  readonly byOperation = new Map<string, { read: number; write: number; calls: number }>();
+
+  record(operation: string, consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
+    const entries = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+    const total = this.byOperation.get(operation) ?? { read: 0, write: 0, calls: 0 };
+    total.calls += 1;
+    for (const entry of entries) {
+      total.read += entry.ReadCapacityUnits ?? 0;
+      total.write += entry.WriteCapacityUnits ?? 0;
+      // Some engines report only the total; count it as the kind the operation is.
+      if (entry.ReadCapacityUnits === undefined && entry.WriteCapacityUnits === undefined) {
+        if (/^(get|query|read)/i.test(operation)) total.read += entry.CapacityUnits ?? 0;
+        else total.write += entry.CapacityUnits ?? 0;
+      }
+    }
+    this.byOperation.set(operation, total);
+  }
+
+  totals(): { read: number; write: number } {
+    let read = 0;
+    let write = 0;
+    for (const t of this.byOperation.values()) {
+      read += t.read;
+      write += t.write;
+    }
+    return { read, write };
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Time, injected. Pure logic never reads the wall clock itself, so tests drive it without sleeping.
+ * Safety never depends on these readings being right (see docs/lease-protocol.md); liveness does.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** A clock that moves only when told to; `sleep` advances it instantly. For tests and simulations. */
+export class ManualClock implements Clock {
+  constructor(private current = 0) {}
+  now(): number {
+    return this.current;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+  set(ms: number): void {
+    this.current = ms;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.current += ms;
+  }
+}
+
+/** A clock `offsetMs` ahead of (or behind) another: models a contender whose clock is skewed. */
+export function skewedClock(base: Clock, offsetMs: number): Clock {
+  return { now: () => base.now() + offsetMs, sleep: (ms) => base.sleep(ms) };
+}

@@ -1,0 +1,117 @@
+/**
+ * The lease protocol: acquire, renew, release, inspect, over a LeaseStore. Pure: the clock and the store
+ * are injected. See docs/lease-protocol.md for the protocol and why it is safe.
+ */
+import type { Clock } from "../clock";
+import {
+  type Checkpoint,
+  type HeldLease,
+  type Holder,
+  type LeaseSnapshot,
+  type RunOutcome,
+  liveHolder,
+  nextFence,
+  ttlSeconds,
+  validateLeaseKey,
+  validateOwner,
+} from "./lease";
+import type { LeaseStore } from "./lease-store";
+import { type LeaseTimings, validateTimings } from "./lease-timings";
+
+export type AcquireResult =
+  | { readonly kind: "acquired"; readonly lease: HeldLease }
+  /** Someone else holds it: who, with which fence, and until when. */
+  | { readonly kind: "held"; readonly holder: Holder; readonly snapshot: LeaseSnapshot };
+
+/** Losing a write race is normal; retrying a few times settles who won. */
+const MAX_ACQUIRE_ATTEMPTS = 8;
+
+export class LeaseClient {
+  readonly timings: LeaseTimings;
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly clock: Clock,
+    timings: Partial<LeaseTimings> = {},
+  ) {
+    this.timings = validateTimings(timings);
+  }
+
+  /**
+   * Takes the lease if it is free, expired or ours; otherwise reports the holder. Each attempt is one
+   * conditional write; a lost race re-reads and either finds the winner or tries again.
+   */
+  async acquire(leaseKey: string, owner: string): Promise<AcquireResult> {
+    validateLeaseKey(leaseKey);
+    validateOwner(owner);
+    for (let attempt = 1; ; attempt++) {
+      const snapshot = await this.store.read(leaseKey);
+      const now = this.clock.now();
+      const holder = liveHolder(snapshot, owner, now);
+      if (holder) return { kind: "held", holder, snapshot };
+
+      const fence = nextFence(snapshot);
+      const expiresAt = now + this.timings.leaseDurationMs;
+      const won = await this.store.tryAcquire({
+        leaseKey,
+        owner,
+        seenFenceRecord: snapshot.fenceRecord,
+        fence,
+        now,
+        expiresAt,
+        ttl: ttlSeconds(expiresAt, this.timings.ttlGraceSeconds),
+      });
+      if (won) return { kind: "acquired", lease: { leaseKey, owner, fence, expiresAt } };
+      if (attempt >= MAX_ACQUIRE_ATTEMPTS) {
+        const latest = await this.store.read(leaseKey);
+        const winner = liveHolder(latest, owner, this.clock.now());
+        if (winner) return { kind: "held", holder: winner, snapshot: latest };
+        throw new Error(`lease ${leaseKey}: still contended after ${attempt} attempts`);
+      }
+      // Spread retries out so contenders that lost together do not collide again.
+      await this.clock.sleep(Math.floor(Math.random() * 20 * attempt));
+    }
+  }
+
+  /** Extends the lease from now. Returns the renewed lease, or null if it was lost (fenced out). */
+  async renew(lease: HeldLease): Promise<HeldLease | null> {
+    const expiresAt = this.clock.now() + this.timings.leaseDurationMs;
+    const renewed = await this.store.renew(
+      lease,
+      expiresAt,
+      ttlSeconds(expiresAt, this.timings.ttlGraceSeconds),
+    );
+    return renewed ? { ...lease, expiresAt } : null;
+  }
+
+  /** Gives the lease up with the run's outcome. False if it had already been lost. */
+  async release(lease: HeldLease, outcome: RunOutcome): Promise<boolean> {
+    const now = this.clock.now();
+    return this.store.release(lease, outcome, ttlSeconds(now, this.timings.ttlGraceSeconds));
+  }
+
+  async saveCheckpoint(lease: HeldLease, checkpoint: Omit<Checkpoint, "savedAt">): Promise<boolean> {
+    return this.store.saveCheckpoint(lease, { ...checkpoint, savedAt: this.clock.now() });
+  }
+
+  async inspect(leaseKey: string): Promise<LeaseSnapshot> {
+    return this.store.read(validateLeaseKey(leaseKey));
+  }
+
+  /**
+   * Breaks a lease held by a stuck or unknown holder: raises the fence, so the old holder is fenced out of
+   * every later write. Returns the fence it was raised to.
+   */
+  async forceRelease(leaseKey: string, by: string): Promise<{ previous: LeaseSnapshot; fence: number }> {
+    validateLeaseKey(leaseKey);
+    validateOwner(by);
+    for (let attempt = 1; attempt <= MAX_ACQUIRE_ATTEMPTS; attempt++) {
+      const previous = await this.store.read(leaseKey);
+      const fence = nextFence(previous);
+      if (await this.store.forceRelease(leaseKey, previous.fenceRecord, fence, by, this.clock.now())) {
+        return { previous, fence };
+      }
+    }
+    throw new Error(`lease ${leaseKey}: fence kept moving; try again`);
+  }
+}

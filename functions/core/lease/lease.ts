@@ -1,0 +1,121 @@
+/**
+ * The lease: what is stored under a lease key, and the pure rules about it.
+ *
+ * One lease key per shard. Under it live two records:
+ *   - the lease record: who holds it (owner), with which fence, until when (expiresAt, by the acquirer's
+ *     clock), plus the run's checkpoint and the last run's outcome. It carries a TTL attribute, so it may
+ *     vanish once expired.
+ *   - the fence record: only the highest fence ever issued for the key. No TTL, never deleted, so fences
+ *     keep increasing after the lease record is gone.
+ */
+import { InvalidInputError } from "../input-error";
+
+/** Proof of holding a lease: every fenced write is conditioned on exactly this owner and fence. */
+export interface LeaseToken {
+  readonly leaseKey: string;
+  readonly owner: string;
+  readonly fence: number;
+}
+
+export interface HeldLease extends LeaseToken {
+  /** When the lease runs out unless renewed, by the holder's clock. */
+  readonly expiresAt: number;
+}
+
+export type RunOutcomeKind =
+  /** Nothing left due for the run's `asOf`: standbys for the same run may exit. */
+  | "complete"
+  /** Stopped early (time budget, shutdown): work remains, the next holder resumes. */
+  | "partial";
+
+export interface RunOutcome {
+  readonly runId: string;
+  readonly asOf: string;
+  readonly outcome: RunOutcomeKind;
+  readonly finishedAt: number;
+  readonly summary?: Record<string, number>;
+}
+
+/** Progress of the run in hand, saved on the lease record so a successor resumes the same run. */
+export interface Checkpoint {
+  readonly runId: string;
+  readonly asOf: string;
+  readonly savedAt: number;
+  readonly progress: Record<string, number>;
+}
+
+export interface LeaseRecord {
+  readonly leaseKey: string;
+  /** null once released. */
+  readonly owner: string | null;
+  readonly fence: number;
+  readonly expiresAt: number;
+  readonly checkpoint?: Checkpoint;
+  readonly lastRun?: RunOutcome;
+}
+
+/** What a consistent read of a lease key returns. */
+export interface LeaseSnapshot {
+  readonly lease: LeaseRecord | null;
+  /** The fence record's value; 0 if none was ever issued. */
+  readonly fenceRecord: number;
+}
+
+export interface Holder {
+  readonly owner: string;
+  readonly fence: number;
+  readonly expiresAt: number;
+}
+
+/** A live holder other than `owner`, or null if the lease can be taken (absent, released, expired or ours). */
+export function liveHolder(snapshot: LeaseSnapshot, owner: string, now: number): Holder | null {
+  const lease = snapshot.lease;
+  if (!lease || lease.owner === null || lease.owner === owner || lease.expiresAt <= now) return null;
+  return { owner: lease.owner, fence: lease.fence, expiresAt: lease.expiresAt };
+}
+
+/**
+ * The fence for the next acquisition: above the fence record and above the lease record's fence (which
+ * is never higher, but a hand-edited table should not be able to push fences backwards).
+ */
+export function nextFence(snapshot: LeaseSnapshot): number {
+  return Math.max(snapshot.fenceRecord, snapshot.lease?.fence ?? 0) + 1;
+}
+
+/** True while the holder may still start new work: more than the safety margin left on its own clock. */
+export function hasSafeTime(lease: HeldLease, now: number, safetyMarginMs: number): boolean {
+  return lease.expiresAt - now > safetyMarginMs;
+}
+
+/** DynamoDB's TTL works in epoch seconds; the record may be cleaned up this long after it expires. */
+export function ttlSeconds(expiresAt: number, graceSeconds: number): number {
+  return Math.ceil(expiresAt / 1000) + graceSeconds;
+}
+
+const LEASE_KEY = /^[A-Za-z0-9._:#/-]{1,128}$/;
+const MAX_OWNER_LENGTH = 256;
+
+export function validateLeaseKey(leaseKey: unknown): string {
+  if (typeof leaseKey !== "string" || leaseKey.length === 0) {
+    throw new InvalidInputError("leaseKey", "must be a non-empty string");
+  }
+  if (!LEASE_KEY.test(leaseKey)) {
+    throw new InvalidInputError("leaseKey", "must be 1 to 128 characters of letters, digits and . _ : # / -");
+  }
+  return leaseKey;
+}
+
+export function validateOwner(owner: unknown): string {
+  if (typeof owner !== "string" || owner.trim().length === 0) {
+    throw new InvalidInputError("owner", "must be a non-empty string");
+  }
+  if (owner.length > MAX_OWNER_LENGTH) {
+    throw new InvalidInputError("owner", `must be at most ${MAX_OWNER_LENGTH} characters`);
+  }
+  return owner;
+}
+
+/** The lease key of a shard. One shard by default; several let several leaders bill at once. */
+export function shardLeaseKey(shard: number): string {
+  return `billing/shard-${shard}`;
+}

@@ -1,0 +1,243 @@
+/**
+ * The lease protocol against DynamoDB Local: one holder, fences that only grow, zombies fenced out.
+ * Invariants (DESIGN.md): 3 — fences for a key strictly increase, forever; 4 — a write under a stale
+ * fence is rejected by DynamoDB.
+ */
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { LeaseClient, type AcquireResult } from "../../functions/core/lease/lease-client";
+import { ManualClock, systemClock } from "../../functions/core/clock";
+import { DynamoLeaseStore } from "../../functions/aws/dynamo-lease-store";
+import { FencedWriter } from "../../functions/aws/fenced-writer";
+import { LEASE_RECORD } from "../../functions/schema/tables";
+import type { HeldLease } from "../../functions/core/lease/lease";
+import { createTestTables, type TestTables } from "../support/dynamo";
+
+let tables: TestTables;
+beforeAll(async () => {
+  tables = await createTestTables("lease");
+});
+
+const key = () => `test/${randomUUID().slice(0, 8)}`;
+const store = () => new DynamoLeaseStore(tables.doc, tables.names.leases);
+function acquired(result: AcquireResult): HeldLease {
+  if (result.kind !== "acquired") throw new Error(`expected to acquire, held by ${result.holder.owner}`);
+  return result.lease;
+}
+
+describe("race", () => {
+  it("50 concurrent acquirers on one key produce exactly one holder, 20 rounds in a row", async () => {
+    const leaseKey = key();
+    const client = new LeaseClient(store(), systemClock);
+    let previousFence = 0;
+    for (let round = 0; round < 20; round++) {
+      const owners = Array.from({ length: 50 }, (_, i) => `r${round}-owner-${i}`);
+      const results = await Promise.all(owners.map((owner) => client.acquire(leaseKey, owner)));
+      const winners = results.filter((r) => r.kind === "acquired");
+      expect(winners).toHaveLength(1);
+      const winner = acquired(winners[0]!);
+      expect(winner.fence).toBeGreaterThan(previousFence);
+      for (const result of results) {
+        if (result.kind === "held") {
+          expect(result.holder.owner).toBe(winner.owner);
+          expect(result.holder.expiresAt).toBe(winner.expiresAt);
+          expect(result.holder.fence).toBe(winner.fence);
+        }
+      }
+      expect(
+        await client.release(winner, { runId: `r${round}`, asOf: "x", outcome: "complete", finishedAt: 0 }),
+      ).toBe(true);
+      previousFence = winner.fence;
+    }
+  });
+});
+
+describe("expiry and takeover", () => {
+  it("a holder that stops renewing loses the lease; exactly one contender takes over with a larger fence", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(1_000_000);
+    const client = new LeaseClient(store(), clock, {
+      leaseDurationMs: 10_000,
+      renewIntervalMs: 2_000,
+      safetyMarginMs: 2_000,
+    });
+    const first = acquired(await client.acquire(leaseKey, "a"));
+
+    clock.advance(9_999);
+    const early = await client.acquire(leaseKey, "b");
+    expect(early).toMatchObject({ kind: "held", holder: { owner: "a", fence: first.fence } });
+
+    clock.advance(1);
+    const contenders = await Promise.all(["b", "c", "d", "e"].map((o) => client.acquire(leaseKey, o)));
+    const winners = contenders.filter((r) => r.kind === "acquired");
+    expect(winners).toHaveLength(1);
+    expect(acquired(winners[0]!).fence).toBeGreaterThan(first.fence);
+  });
+});
+
+describe("deletion", () => {
+  it("deleting the lease record, as the TTL would, never lets fences go back", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(5_000_000);
+    const client = new LeaseClient(store(), clock);
+    const issued: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const lease = acquired(await client.acquire(leaseKey, `owner-${i}`));
+      issued.push(lease.fence);
+      await client.release(lease, { runId: "r", asOf: "x", outcome: "complete", finishedAt: clock.now() });
+    }
+    await tables.doc.send(
+      new DeleteCommand({ TableName: tables.names.leases, Key: { leaseKey, record: LEASE_RECORD.lease } }),
+    );
+    const after = acquired(await client.acquire(leaseKey, "after-delete"));
+    expect(after.fence).toBeGreaterThan(Math.max(...issued));
+  });
+});
+
+describe("zombie", () => {
+  it("after a takeover, the old holder's renew, release and fenced write are rejected by DynamoDB", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(9_000_000);
+    const client = new LeaseClient(store(), clock, {
+      leaseDurationMs: 10_000,
+      renewIntervalMs: 2_000,
+      safetyMarginMs: 2_000,
+    });
+    const writer = new FencedWriter(tables.doc, tables.names.leases, clock);
+    const target = {
+      TableName: tables.names.charges,
+      Key: { subscriptionId: `sub-${leaseKey}`, periodStart: "p" },
+    };
+    await tables.doc.send(
+      new PutCommand({ TableName: target.TableName, Item: { ...target.Key, state: "pending" } }),
+    );
+
+    const zombie = acquired(await client.acquire(leaseKey, "zombie"));
+    clock.advance(10_001); // the zombie is paused past its lease
+    const successor = acquired(await client.acquire(leaseKey, "successor"));
+    expect(successor.fence).toBeGreaterThan(zombie.fence);
+
+    expect(await client.renew(zombie)).toBeNull();
+    expect(await client.release(zombie, { runId: "z", asOf: "x", outcome: "complete", finishedAt: 0 })).toBe(
+      false,
+    );
+    const write = await writer.write(zombie, [
+      {
+        Update: {
+          ...target,
+          UpdateExpression: "SET #state = :s, #fence = :f",
+          ExpressionAttributeNames: { "#state": "state", "#fence": "fence" },
+          ExpressionAttributeValues: { ":s": "succeeded", ":f": zombie.fence },
+        },
+      },
+    ]);
+    expect(write).toEqual({ ok: false, reason: "fenced-out" });
+    const unchanged = await tables.doc.send(new GetCommand({ ...target, ConsistentRead: true }));
+    expect(unchanged.Item).toEqual({ ...target.Key, state: "pending" });
+
+    // The successor's own write goes through: the fence check is not simply failing everything.
+    const ok = await writer.write(successor, [
+      {
+        Update: {
+          ...target,
+          UpdateExpression: "SET #state = :s",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: { ":s": "claimed" },
+        },
+      },
+    ]);
+    expect(ok).toEqual({ ok: true });
+  });
+});
+
+describe("release", () => {
+  it("after a release another contender acquires at once, with a larger fence", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(2_000_000);
+    const client = new LeaseClient(store(), clock);
+    const first = acquired(await client.acquire(leaseKey, "first"));
+    expect((await client.acquire(leaseKey, "second")).kind).toBe("held");
+    expect(
+      await client.release(first, {
+        runId: "r1",
+        asOf: "2026-01-01T00:00:00.000Z",
+        outcome: "complete",
+        finishedAt: clock.now(),
+      }),
+    ).toBe(true);
+    const second = acquired(await client.acquire(leaseKey, "second"));
+    expect(second.fence).toBeGreaterThan(first.fence);
+    const snapshot = await client.inspect(leaseKey);
+    expect(snapshot.lease?.lastRun).toMatchObject({ runId: "r1", outcome: "complete" });
+  });
+
+  it("a forced release raises the fence and fences the live holder out", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(3_000_000);
+    const client = new LeaseClient(store(), clock);
+    const holder = acquired(await client.acquire(leaseKey, "stuck"));
+    const { fence } = await client.forceRelease(leaseKey, "operator");
+    expect(fence).toBeGreaterThan(holder.fence);
+    expect(await client.renew(holder)).toBeNull();
+    const next = acquired(await client.acquire(leaseKey, "fresh"));
+    expect(next.fence).toBeGreaterThan(fence);
+  });
+});
+
+describe("bad input", () => {
+  const cases: [string, () => Promise<unknown>, string][] = [
+    ["empty lease key", () => new LeaseClient(store(), systemClock).acquire("", "o"), "leaseKey"],
+    ["lease key with spaces", () => new LeaseClient(store(), systemClock).acquire("a b", "o"), "leaseKey"],
+    [
+      "too long lease key",
+      () => new LeaseClient(store(), systemClock).acquire("k".repeat(129), "o"),
+      "leaseKey",
+    ],
+    ["empty owner", () => new LeaseClient(store(), systemClock).acquire("bad/owner", " "), "owner"],
+    [
+      "too long owner",
+      () => new LeaseClient(store(), systemClock).acquire("bad/owner", "o".repeat(257)),
+      "owner",
+    ],
+    [
+      "non-positive lease",
+      async () => new LeaseClient(store(), systemClock, { leaseDurationMs: 0 }),
+      "leaseDurationMs",
+    ],
+    [
+      "fractional renew",
+      async () => new LeaseClient(store(), systemClock, { renewIntervalMs: 1.5 }),
+      "renewIntervalMs",
+    ],
+    [
+      "renew interval not shorter than the lease",
+      async () =>
+        new LeaseClient(store(), systemClock, {
+          leaseDurationMs: 5_000,
+          renewIntervalMs: 5_000,
+          safetyMarginMs: 1_000,
+        }),
+      "renewIntervalMs",
+    ],
+    [
+      "safety margin not shorter than the lease",
+      async () =>
+        new LeaseClient(store(), systemClock, {
+          leaseDurationMs: 5_000,
+          renewIntervalMs: 1_000,
+          safetyMarginMs: 6_000,
+        }),
+      "safetyMarginMs",
+    ],
+  ];
+  it.each(cases)("rejects %s, naming the field, and writes nothing", async (_name, call, field) => {
+    const before = await tables.doc.send(
+      new ScanCommand({ TableName: tables.names.leases, Select: "COUNT" }),
+    );
+    await expect(call()).rejects.toMatchObject({ name: "InvalidInputError", field });
+    await expect(call()).rejects.toThrow(new RegExp(`^${field}: `));
+    const after = await tables.doc.send(new ScanCommand({ TableName: tables.names.leases, Select: "COUNT" }));
+    expect(after.Count).toBe(before.Count);
+  });
+});

@@ -1,0 +1,35 @@
+/** Per-file tables on the shared DynamoDB Local, built from the same specs the stack deploys. */
+import { randomUUID } from "node:crypto";
+import { inject } from "vitest";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createTables, localDynamoClient } from "../../dev/dynamodb-local";
+import { createDocumentClient } from "../../functions/aws/dynamo";
+import {
+  CHARGE_TABLE,
+  LEASE_TABLE,
+  SUBSCRIPTION_TABLE,
+  type TableNames,
+} from "../../functions/schema/tables";
+
+export interface TestTables {
+  readonly endpoint: string;
+  readonly names: TableNames;
+  readonly doc: DynamoDBDocumentClient;
+}
+
+export async function createTestTables(label = "t"): Promise<TestTables> {
+  const endpoint = inject("dynamoEndpoint");
+  const prefix = `${label}-${randomUUID().slice(0, 8)}`;
+  const client = localDynamoClient(endpoint);
+  try {
+    const created = await createTables(client, (spec) => `${prefix}-${spec.id}`);
+    const names: TableNames = {
+      leases: created[LEASE_TABLE.id]!,
+      subscriptions: created[SUBSCRIPTION_TABLE.id]!,
+      charges: created[CHARGE_TABLE.id]!,
+    };
+    return { endpoint, names, doc: createDocumentClient({ endpoint }) };
+  } finally {
+    client.destroy();
+  }
+}
