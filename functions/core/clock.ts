@@ -5,12 +5,23 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or early (without error) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+    }),
 };
 
 /** A clock that moves only when told to; `sleep` advances it instantly. For tests and simulations. */
@@ -32,5 +43,5 @@ export class ManualClock implements Clock {
 
 /** A clock `offsetMs` ahead of (or behind) another: models a contender whose clock is skewed. */
 export function skewedClock(base: Clock, offsetMs: number): Clock {
-  return { now: () => base.now() + offsetMs, sleep: (ms) => base.sleep(ms) };
+  return { now: () => base.now() + offsetMs, sleep: (ms, signal) => base.sleep(ms, signal) };
 }

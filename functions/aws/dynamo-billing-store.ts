@@ -1,0 +1,237 @@
+/**
+ * The subscription table and the charge ledger on DynamoDB, for the billing run. Reads of what is due go
+ * through the sparse `due` index (which may lag writes by a moment); everything that decides goes
+ * through strongly consistent reads and fenced, conditional transactions.
+ */
+import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { ChargeRecord } from "../core/billing/charge-state";
+import type { LeaseToken } from "../core/lease/lease";
+import type {
+  ChargeLedger,
+  DuePage,
+  SaveResult,
+  SubscriptionChange,
+  SubscriptionSource,
+} from "../core/billing-run/ports";
+import { SUBSCRIPTION_TABLE, type TableNames } from "../schema/tables";
+import type { CapacityMeter } from "./dynamo";
+import type { FencedItem, FencedWriter } from "./fenced-writer";
+
+const DUE_INDEX = SUBSCRIPTION_TABLE.indexes[0].indexName;
+
+/** The `dueShard` value of a shard's billable subscriptions: the due index's partition key. */
+export function dueShardKey(shard: number): string {
+  return `shard-${shard}`;
+}
+
+/** States a person or the resolver may need to look at; succeeded records leave the attention index. */
+export function attentionOf(record: ChargeRecord): string | undefined {
+  return record.state === "succeeded" ? undefined : record.state;
+}
+
+export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: TableNames,
+    private readonly writer: FencedWriter,
+    private readonly meter?: CapacityMeter,
+  ) {}
+
+  async queryDue(shard: number, asOf: string, pageSize: number, cursor: string | null): Promise<DuePage> {
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tables.subscriptions,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
+        ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+        ProjectionExpression: "subscriptionId, nextAttemptAt",
+        Limit: pageSize,
+        ...(cursor && { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) }),
+        ReturnConsumedCapacity: "TOTAL",
+      }),
+    );
+    this.meter?.record("query.due", result.ConsumedCapacity);
+    return {
+      items: (result.Items ?? []).map((item) => ({
+        subscriptionId: String(item.subscriptionId),
+        nextAttemptAt: String(item.nextAttemptAt),
+      })),
+      cursor: result.LastEvaluatedKey
+        ? Buffer.from(JSON.stringify(result.LastEvaluatedKey), "utf8").toString("base64url")
+        : null,
+    };
+  }
+
+  async getSubscription(subscriptionId: string): Promise<Record<string, unknown> | null> {
+    const result = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.subscriptions,
+        Key: { subscriptionId },
+        ConsistentRead: true,
+        ReturnConsumedCapacity: "TOTAL",
+      }),
+    );
+    this.meter?.record("get.subscription", result.ConsumedCapacity);
+    return result.Item ?? null;
+  }
+
+  async getCharge(subscriptionId: string, periodStart: string): Promise<ChargeRecord | null> {
+    const result = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.charges,
+        Key: { subscriptionId, periodStart },
+        ConsistentRead: true,
+        ReturnConsumedCapacity: "TOTAL",
+      }),
+    );
+    this.meter?.record("get.charge", result.ConsumedCapacity);
+    return (result.Item as ChargeRecord | undefined) ?? null;
+  }
+
+  async saveCharge(
+    token: LeaseToken,
+    next: ChargeRecord,
+    expectedVersion: number | null,
+    subscription: SubscriptionChange,
+  ): Promise<SaveResult> {
+    const attention = attentionOf(next);
+    const chargeItem: FencedItem = {
+      Put: {
+        TableName: this.tables.charges,
+        Item: { ...next, ...(attention && { attention }) },
+        ConditionExpression:
+          expectedVersion === null ? "attribute_not_exists(subscriptionId)" : "#version = :expectedVersion",
+        ...(expectedVersion !== null && {
+          ExpressionAttributeNames: { "#version": "version" },
+          ExpressionAttributeValues: { ":expectedVersion": expectedVersion },
+        }),
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      },
+    };
+    const result = await this.writer.write(
+      token,
+      [chargeItem, this.subscriptionItem(subscription, next.updatedAt, token.fence)],
+      `charge.${subscription.kind}`,
+    );
+    if (result.ok) return result;
+    if (result.reason === "fenced-out") return result;
+    // The charge record or the subscription moved under us: report the record as it is now.
+    const current =
+      result.failedIndex === 0 && result.current
+        ? (result.current as unknown as ChargeRecord)
+        : await this.getCharge(next.subscriptionId, next.periodStart);
+    return { ok: false, reason: "conflict", current };
+  }
+
+  private subscriptionItem(change: SubscriptionChange, now: string, fence: number): FencedItem {
+    const Key = { subscriptionId: change.subscriptionId };
+    const TableName = this.tables.subscriptions;
+    const atPeriod = "#nextPeriodStart = :periodStart";
+    const names = { "#nextPeriodStart": "nextPeriodStart" };
+    switch (change.kind) {
+      case "expect-due":
+        return {
+          ConditionCheck: {
+            TableName,
+            Key,
+            ConditionExpression: `${atPeriod} AND #status = :active`,
+            ExpressionAttributeNames: { ...names, "#status": "status" },
+            ExpressionAttributeValues: { ":periodStart": change.periodStart, ":active": "active" },
+          },
+        };
+      case "advance":
+        return {
+          Update: {
+            TableName,
+            Key,
+            ConditionExpression: atPeriod,
+            UpdateExpression:
+              "SET #nextPeriodStart = :next, #nextAttemptAt = :next, #lastPaidPeriod = :periodStart, #updatedAt = :now, #fence = :fence",
+            ExpressionAttributeNames: {
+              ...names,
+              "#nextAttemptAt": "nextAttemptAt",
+              "#lastPaidPeriod": "lastPaidPeriod",
+              "#updatedAt": "updatedAt",
+              "#fence": "fence",
+            },
+            ExpressionAttributeValues: {
+              ":periodStart": change.periodStart,
+              ":next": change.nextPeriodStart,
+              ":now": now,
+              ":fence": fence,
+            },
+          },
+        };
+      case "reschedule":
+        return {
+          Update: {
+            TableName,
+            Key,
+            ConditionExpression: atPeriod,
+            UpdateExpression: "SET #nextAttemptAt = :at, #updatedAt = :now, #fence = :fence",
+            ExpressionAttributeNames: {
+              ...names,
+              "#nextAttemptAt": "nextAttemptAt",
+              "#updatedAt": "updatedAt",
+              "#fence": "fence",
+            },
+            ExpressionAttributeValues: {
+              ":periodStart": change.periodStart,
+              ":at": change.nextAttemptAt,
+              ":now": now,
+              ":fence": fence,
+            },
+          },
+        };
+      case "deactivate":
+        // Dropping dueShard takes the subscription out of the sparse due index.
+        return {
+          Update: {
+            TableName,
+            Key,
+            ConditionExpression: atPeriod,
+            UpdateExpression:
+              "SET #status = :status, #statusReason = :reason, #updatedAt = :now, #fence = :fence REMOVE #dueShard",
+            ExpressionAttributeNames: {
+              ...names,
+              "#status": "status",
+              "#statusReason": "statusReason",
+              "#updatedAt": "updatedAt",
+              "#fence": "fence",
+              "#dueShard": "dueShard",
+            },
+            ExpressionAttributeValues: {
+              ":periodStart": change.periodStart,
+              ":status": change.status,
+              ":reason": change.reason,
+              ":now": now,
+              ":fence": fence,
+            },
+          },
+        };
+      case "quarantine-invalid":
+        return {
+          Update: {
+            TableName,
+            Key,
+            ConditionExpression: "attribute_exists(subscriptionId)",
+            UpdateExpression:
+              "SET #status = :status, #statusReason = :reason, #updatedAt = :now, #fence = :fence REMOVE #dueShard",
+            ExpressionAttributeNames: {
+              "#status": "status",
+              "#statusReason": "statusReason",
+              "#updatedAt": "updatedAt",
+              "#fence": "fence",
+              "#dueShard": "dueShard",
+            },
+            ExpressionAttributeValues: {
+              ":status": "quarantined",
+              ":reason": change.reason,
+              ":now": now,
+              ":fence": fence,
+            },
+          },
+        };
+    }
+  }
+}

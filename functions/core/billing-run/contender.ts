@@ -1,0 +1,119 @@
+/**
+ * One invocation of the billing job: a contender. For each shard it either takes the lease and leads, or
+ * stands by: it polls the lease (DynamoDB has no watch) and takes over when the holder's lease expires,
+ * or leaves when the holder released a finished run that covers its own. It gives up when its own time
+ * budget runs low.
+ */
+import type { LeaseSnapshot } from "../lease/lease";
+import { shardLeaseKey } from "../lease/lease";
+import {
+  emptyTally,
+  leadShard,
+  type LeaderDeps,
+  type RunRequest,
+  type ShardReport,
+  type Tally,
+} from "./shard-leader";
+
+export interface ContenderReport {
+  readonly owner: string;
+  readonly runId: string;
+  readonly asOf: string;
+  readonly led: readonly ShardReport[];
+  /** Shards this contender left to others: finished by them, or still held when its budget ran out. */
+  readonly stoodBy: readonly { shard: number; reason: string }[];
+  readonly tally: Tally;
+  readonly charged: Record<string, number>;
+}
+
+export async function runContender(
+  deps: LeaderDeps,
+  owner: string,
+  request: RunRequest,
+  shardOrder: readonly number[] = defaultShardOrder(deps.settings.shardCount),
+): Promise<ContenderReport> {
+  const { clock, observe, settings } = deps;
+  const open = new Set(shardOrder);
+  const led: ShardReport[] = [];
+  const stoodBy: { shard: number; reason: string }[] = [];
+  const claimed = { count: 0 };
+
+  while (open.size > 0) {
+    for (const shard of shardOrder) {
+      if (!open.has(shard)) continue;
+      if (deps.remainingMs() < settings.stopClaimingMarginMs) {
+        for (const s of open) stoodBy.push({ shard: s, reason: "time budget ran out while standing by" });
+        return summarize(owner, request, led, stoodBy);
+      }
+      const leaseKey = shardLeaseKey(shard);
+      const snapshot = await deps.lease.inspect(leaseKey);
+      const finished = finishedRun(snapshot, request.asOf, clock.now());
+      if (finished) {
+        observe({ type: "standby-exit", shard, reason: finished });
+        stoodBy.push({ shard, reason: finished });
+        open.delete(shard);
+        continue;
+      }
+      const result = await deps.lease.acquire(leaseKey, owner);
+      if (result.kind === "held") {
+        observe({
+          type: "lease-held-by-other",
+          shard,
+          holder: result.holder.owner,
+          fence: result.holder.fence,
+          expiresAt: result.holder.expiresAt,
+        });
+        continue;
+      }
+      // An owner still named on the record had not released: this is a takeover from an expired holder.
+      const previous = snapshot.lease?.owner ?? null;
+      observe({
+        type: "lease-acquired",
+        shard,
+        fence: result.lease.fence,
+        tookOverFrom: previous === owner ? null : previous,
+      });
+      const report = await leadShard(deps, shard, result.lease, request, claimed);
+      led.push(report);
+      // Led to the end, or stopped for its own reasons: either way this contender is done with the shard.
+      // Lost it to a successor: the successor finishes; this one (maybe a woken zombie) stops too.
+      open.delete(shard);
+    }
+    if (open.size > 0) await clock.sleep(settings.standbyPollMs);
+  }
+  return summarize(owner, request, led, stoodBy);
+}
+
+/** Why a standby may leave: the lease is free and its last run finished everything due at `asOf`. */
+function finishedRun(snapshot: LeaseSnapshot, asOf: string, now: number): string | null {
+  const lease = snapshot.lease;
+  if (!lease || (lease.owner !== null && lease.expiresAt > now)) return null;
+  const last = lease.lastRun;
+  if (last && last.outcome === "complete" && last.asOf >= asOf) {
+    return `run ${last.runId} finished everything due at ${last.asOf}`;
+  }
+  return null;
+}
+
+/** Contenders start at different shards, so with several shards several leaders work at once. */
+export function defaultShardOrder(
+  shardCount: number,
+  start = Math.floor(Math.random() * shardCount),
+): number[] {
+  return Array.from({ length: shardCount }, (_, i) => (start + i) % shardCount);
+}
+
+function summarize(
+  owner: string,
+  request: RunRequest,
+  led: ShardReport[],
+  stoodBy: { shard: number; reason: string }[],
+): ContenderReport {
+  const tally = emptyTally();
+  const charged: Record<string, number> = {};
+  for (const report of led) {
+    for (const [k, v] of Object.entries(report.tally)) tally[k as keyof Tally] += v;
+    for (const [c, v] of Object.entries(report.charged)) charged[c] = (charged[c] ?? 0) + v;
+  }
+  return { owner, runId: request.runId, asOf: request.asOf, led, stoodBy, tally, charged };
+}

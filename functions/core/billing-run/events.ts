@@ -1,0 +1,60 @@
+/**
+ * What happens during a run, as values. The handler turns them into logs and metrics; the local runner
+ * into its live view and timeline. The billing logic itself neither logs nor measures.
+ */
+export type ChargeOutcomeKind =
+  "succeeded" | "declined" | "needs_customer_action" | "in_doubt" | "quarantined" | "rate_limited";
+
+export type RunEvent =
+  | {
+      readonly type: "lease-acquired";
+      readonly shard: number;
+      readonly fence: number;
+      readonly tookOverFrom: string | null;
+    }
+  | {
+      readonly type: "lease-held-by-other";
+      readonly shard: number;
+      readonly holder: string;
+      readonly fence: number;
+      readonly expiresAt: number;
+    }
+  | {
+      readonly type: "lease-renewed";
+      readonly shard: number;
+      readonly fence: number;
+      readonly expiresAt: number;
+    }
+  | { readonly type: "lease-lost"; readonly shard: number; readonly fence: number; readonly during: string }
+  | {
+      readonly type: "lease-released";
+      readonly shard: number;
+      readonly fence: number;
+      readonly outcome: "complete" | "partial";
+    }
+  | { readonly type: "standby-exit"; readonly shard: number; readonly reason: string }
+  | {
+      readonly type: "charge";
+      readonly shard: number;
+      readonly fence: number;
+      readonly subscriptionId: string;
+      readonly periodStart: string;
+      readonly outcome: ChargeOutcomeKind;
+      readonly amount: number;
+      readonly currency: string;
+      readonly paymentIntentId: string | null;
+      readonly detail?: string;
+    }
+  /** A fenced write was refused because another contender now holds the lease. */
+  | {
+      readonly type: "fenced-out";
+      readonly shard: number;
+      readonly fence: number;
+      readonly step: string;
+      readonly subscriptionId: string;
+    }
+  | { readonly type: "budget-exhausted"; readonly shard: number; readonly remainingMs: number };
+
+export type RunObserver = (event: RunEvent) => void;
+
+export const ignoreEvents: RunObserver = () => undefined;

@@ -1,0 +1,98 @@
+/**
+ * The port to the payment provider. The Stripe adapter (functions/stripe/) implements it; nothing else in
+ * the code sees an SDK type or error. Every outcome is a value, never an exception, because each one
+ * decides what the ledger records next.
+ */
+
+export type PaymentIntentStatus =
+  | "requires_payment_method"
+  | "requires_confirmation"
+  | "requires_action"
+  | "processing"
+  | "requires_capture"
+  | "succeeded"
+  | "canceled";
+
+export interface PaymentIntentView {
+  readonly id: string;
+  readonly status: PaymentIntentStatus;
+  readonly amount: number;
+  readonly currency: string;
+  readonly customerId: string | null;
+  readonly latestChargeId: string | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Epoch seconds, Stripe's clock. */
+  readonly created: number;
+  /** Why the last confirmation failed, if it did. */
+  readonly lastError: { readonly code: string | null; readonly declineCode: string | null } | null;
+}
+
+export interface NewPaymentIntent {
+  readonly amount: number;
+  readonly currency: string;
+  readonly customerId: string;
+  readonly paymentMethodId: string;
+  readonly description: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly idempotencyKey: string;
+}
+
+/** Outcomes every call can have besides its own. */
+export type CommonOutcome =
+  /** The request may or may not have taken effect (timeout, dropped connection, 5xx). Look it up later. */
+  | { readonly kind: "in_doubt"; readonly reason: string }
+  /** Refused before anything happened (429); retrying later is safe. */
+  | { readonly kind: "rate_limited" }
+  /** Refused as invalid (400/401/403/404); retrying the same request will not help. */
+  | { readonly kind: "rejected"; readonly code: string | null; readonly message: string };
+
+export type CreateOutcome =
+  { readonly kind: "created"; readonly paymentIntent: PaymentIntentView } | CommonOutcome;
+
+export type ConfirmOutcome =
+  | { readonly kind: "succeeded"; readonly paymentIntentId: string; readonly chargeId: string | null }
+  | {
+      readonly kind: "declined";
+      readonly paymentIntentId: string;
+      readonly code: string;
+      readonly declineCode: string | null;
+    }
+  /** Off-session payment needs the customer (3-D Secure): never retried off-session. */
+  | { readonly kind: "needs_customer_action"; readonly paymentIntentId: string; readonly code: string }
+  /** The PaymentIntent is not confirmable (already succeeded or canceled): retrieve it to learn which. */
+  | { readonly kind: "unexpected_state"; readonly paymentIntentId: string; readonly message: string }
+  | CommonOutcome;
+
+export type RetrieveOutcome =
+  | { readonly kind: "found"; readonly paymentIntent: PaymentIntentView }
+  | { readonly kind: "not_found" }
+  | CommonOutcome;
+
+export type FindOutcome =
+  { readonly kind: "found"; readonly paymentIntents: readonly PaymentIntentView[] } | CommonOutcome;
+
+export interface PeriodLookup {
+  readonly customerId: string;
+  readonly subscriptionId: string;
+  readonly periodStart: string;
+  /** Look only at PaymentIntents created at or after this (epoch seconds); keeps the list short. */
+  readonly createdSince: number;
+}
+
+export interface PaymentGateway {
+  /** Creates an unconfirmed PaymentIntent (moves no money). */
+  createPaymentIntent(request: NewPaymentIntent): Promise<CreateOutcome>;
+  /** Confirms off-session. A PaymentIntent succeeds at most once, whoever confirms it and how often. */
+  confirmPaymentIntent(id: string, paymentMethodId: string, idempotencyKey: string): Promise<ConfirmOutcome>;
+  retrievePaymentIntent(id: string): Promise<RetrieveOutcome>;
+  /**
+   * The period's PaymentIntents by a strongly consistent list (customer and creation time, filtered on
+   * the period's metadata). Used when a create's outcome is unknown and no id was recorded.
+   */
+  findPaymentIntentsForPeriod(lookup: PeriodLookup): Promise<FindOutcome>;
+}
+
+/** Metadata every renewal PaymentIntent carries: how reconciliation and look-ups map it to the ledger. */
+export function renewalMetadata(subscriptionId: string, periodStart: string): Record<string, string> {
+  return { subscription_id: subscriptionId, period_start: periodStart, source: "lease-billing" };
+}
