@@ -44,7 +44,9 @@ const INSTALL_JAVA =
 export function checkJava(java: string): void {
   const probe = spawnSync(java, ["-version"], { encoding: "utf8" });
   if (probe.error) {
-    throw new JavaMissingError(`DynamoDB Local needs Java, and \`${java}\` could not be run. ${INSTALL_JAVA}`);
+    throw new JavaMissingError(
+      `DynamoDB Local needs Java, and \`${java}\` could not be run. ${INSTALL_JAVA}`,
+    );
   }
   const major = /version "(\d+)/.exec(probe.stderr + probe.stdout)?.[1];
   if (major !== undefined && Number(major) < 17) {
