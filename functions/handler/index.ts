@@ -7,7 +7,7 @@ import type { Context } from "aws-lambda";
 import { runContender, defaultShardOrder } from "../core/billing-run/contender";
 import { dryRun } from "../core/billing-run/dry-run";
 import { redactor, stripeApiKey } from "../aws/stripe-key";
-import { parseBillingEvent, type BillingRequest } from "./billing-event";
+import { InvalidEventError, parseBillingEvent, type BillingRequest } from "./billing-event";
 import { createBillingJob, createGateway, leaderDeps, type BillingJob } from "./billing-job";
 import { readConfig } from "./config";
 import { createTelemetry, observer, recordRunEnd } from "./telemetry";
@@ -21,7 +21,14 @@ export async function handler(event: unknown, context: Context): Promise<unknown
   const startedAt = Date.now();
   job ??= createBillingJob(readConfig());
   const { config } = job;
-  const request = parseBillingEvent(event, startedAt, config.run.shardCount);
+  let request: BillingRequest;
+  try {
+    request = parseBillingEvent(event, startedAt, config.run.shardCount);
+  } catch (error) {
+    // Refused before any lease or charge; the message names each bad field.
+    if (error instanceof InvalidEventError) logger.error("event refused", { problems: error.problems });
+    throw error;
+  }
   // A retried async invocation keeps its request id; the suffix keeps owners unique anyway.
   const owner = `${context.awsRequestId}/${randomUUID().slice(0, 8)}`;
   const runId =

@@ -1,0 +1,116 @@
+/**
+ * A leader that dies at each step of a renewal (before the claim, after it, after creating the
+ * PaymentIntent, after Stripe charged but before the settle, after the settle). The next contender takes
+ * over when the lease expires and finishes the work.
+ * Invariants (DESIGN.md): 1 (no double charge), 2 (nothing due lost), 5 (ledger ⇄ Stripe).
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
+import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
+import { checkInvariants } from "../../dev/invariants";
+import type { PaymentGateway } from "../../functions/core/payments/payment-gateway";
+import type { ChargeLedger } from "../../functions/core/billing-run/ports";
+import { createTestTables, type TestTables } from "../support/dynamo";
+import { startContender, TEST_API_KEY } from "../support/billing";
+
+const AS_OF = "2026-11-23T12:00:00.000Z";
+let tables: TestTables;
+let emulator: StripeEmulator;
+
+beforeEach(async () => {
+  [tables, emulator] = await Promise.all([createTestTables("crash"), startStripeEmulator()]);
+  await seedSubscriptions(
+    tables.doc,
+    tables.names,
+    stripeClient(TEST_API_KEY, emulator.url),
+    dueSubscriptions(6, AS_OF),
+  );
+});
+afterEach(async () => {
+  await emulator?.stop();
+});
+
+class SimulatedCrash extends Error {}
+
+type CrashPoint =
+  | "before the claim"
+  | "after the claim"
+  | "after creating the PaymentIntent"
+  | "after Stripe charged, before the settle"
+  | "after the settle";
+
+/** Dies at the third renewal's crash point: earlier renewals settle normally. */
+function crashAt(point: CrashPoint) {
+  let claims = 0;
+  let creates = 0;
+  let confirms = 0;
+  let settles = 0;
+  const ledger = (inner: ChargeLedger): ChargeLedger => ({
+    getCharge: (id, period) => inner.getCharge(id, period),
+    saveCharge: async (token, next, expected, change) => {
+      const isClaim = expected === null;
+      if (isClaim && point === "before the claim" && ++claims === 3) throw new SimulatedCrash(point);
+      const saved = await inner.saveCharge(token, next, expected, change);
+      if (isClaim && point === "after the claim" && ++claims === 3) throw new SimulatedCrash(point);
+      if (next.state === "succeeded" && point === "after the settle" && ++settles === 3)
+        throw new SimulatedCrash(point);
+      return saved;
+    },
+  });
+  const gateway = (inner: PaymentGateway): PaymentGateway => ({
+    ...inner,
+    createPaymentIntent: async (request) => {
+      const outcome = await inner.createPaymentIntent(request);
+      if (point === "after creating the PaymentIntent" && ++creates === 3) throw new SimulatedCrash(point);
+      return outcome;
+    },
+    confirmPaymentIntent: async (id, pm, key) => {
+      const outcome = await inner.confirmPaymentIntent(id, pm, key);
+      if (point === "after Stripe charged, before the settle" && ++confirms === 3)
+        throw new SimulatedCrash(point);
+      return outcome;
+    },
+    retrievePaymentIntent: (id) => inner.retrievePaymentIntent(id),
+    findPaymentIntentsForPeriod: (lookup) => inner.findPaymentIntentsForPeriod(lookup),
+  });
+  return { ledger, gateway };
+}
+
+const points: CrashPoint[] = [
+  "before the claim",
+  "after the claim",
+  "after creating the PaymentIntent",
+  "after Stripe charged, before the settle",
+  "after the settle",
+];
+
+describe("a leader killed mid-renewal", () => {
+  it.each(points)(
+    "killed %s: the successor finishes with no double charge and nothing lost",
+    async (point) => {
+      const crash = crashAt(point);
+      const doomed = startContender(
+        tables,
+        emulator.url,
+        { runId: "scheduled:crash", asOf: AS_OF },
+        { wrapGateway: crash.gateway, wrapLedger: crash.ledger, settings: { concurrency: 1 } },
+      );
+      await expect(doomed.report).rejects.toBeInstanceOf(SimulatedCrash);
+      const charged = emulator.snapshot().paymentIntents.filter((pi) => pi.status === "succeeded").length;
+      expect(charged).toBeLessThan(6);
+
+      // The crashed leader never released: the successor waits for the lease to expire, then takes over.
+      const successor = startContender(tables, emulator.url, { runId: "scheduled:crash", asOf: AS_OF });
+      const report = await successor.report;
+      expect(report.led).toHaveLength(1);
+      expect(successor.events.find((e) => e.type === "lease-acquired")).toMatchObject({
+        tookOverFrom: doomed.owner,
+      });
+
+      const invariants = await checkInvariants(tables.doc, tables.names, emulator.snapshot(), AS_OF);
+      expect(invariants.violations).toEqual([]);
+      expect(invariants.counts.providerSucceeded).toBe(6);
+      expect(invariants.counts.succeededRecords).toBe(6);
+    },
+  );
+});

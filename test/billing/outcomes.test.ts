@@ -1,0 +1,197 @@
+/**
+ * What each kind of subscription ends up as after a run: declines scheduled for retry and then past due,
+ * cards that need authentication set aside without retry, bad records quarantined while the run goes on,
+ * and missed periods caught up one charge per period. Invariant 2 (DESIGN.md): nothing due is silently
+ * dropped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
+import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
+import { checkInvariants } from "../../dev/invariants";
+import { createTestTables, type TestTables } from "../support/dynamo";
+import { startContender, TEST_API_KEY } from "../support/billing";
+import { retrySchedule } from "../../functions/core/billing/retry-policy";
+
+const HOUR = 3_600_000;
+// The ledger stamps times with the real clock, so the scenario is placed around now.
+const NOW = Date.now();
+const AS_OF = new Date(NOW).toISOString();
+const start = (hoursAgo: number) => new Date(NOW - hoursAgo * HOUR);
+const monthly = (id: string, card: SubscriptionSeed["card"], hoursAgo = 1): SubscriptionSeed => {
+  const s = start(hoursAgo);
+  return {
+    subscriptionId: id,
+    shard: 0,
+    card,
+    amount: 1999,
+    currency: "usd",
+    interval: "month",
+    anchorDay: s.getUTCDate(),
+    nextPeriodStart: s.toISOString(),
+  };
+};
+
+let tables: TestTables;
+let emulator: StripeEmulator;
+const schedule = retrySchedule([2 * HOUR, 4 * HOUR]); // 3 attempts in all
+
+async function run(asOf: string) {
+  return startContender(
+    tables,
+    emulator.url,
+    { runId: `run:${asOf}`, asOf },
+    { settings: { retrySchedule: schedule } },
+  ).report;
+}
+async function subscription(id: string) {
+  return (
+    await tables.doc.send(
+      new GetCommand({
+        TableName: tables.names.subscriptions,
+        Key: { subscriptionId: id },
+        ConsistentRead: true,
+      }),
+    )
+  ).Item!;
+}
+async function charges(id: string) {
+  const out = await tables.doc.send(
+    new QueryCommand({
+      TableName: tables.names.charges,
+      KeyConditionExpression: "subscriptionId = :id",
+      ExpressionAttributeValues: { ":id": id },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Items ?? [];
+}
+
+// Three missed monthly periods: started 3 months (and a bit) ago, anchored on that day.
+const threeMonthsAgo = new Date(
+  Date.UTC(new Date(NOW).getUTCFullYear(), new Date(NOW).getUTCMonth() - 2, 1, 0, 0, 0),
+);
+
+beforeAll(async () => {
+  [tables, emulator] = await Promise.all([createTestTables("outcomes"), startStripeEmulator()]);
+  await seedSubscriptions(
+    tables.doc,
+    tables.names,
+    stripeClient(TEST_API_KEY, emulator.url),
+    [
+      monthly("sub_ok", "succeeds"),
+      monthly("sub_declines", "declines"),
+      monthly("sub_3ds", "needsAuthentication"),
+      {
+        subscriptionId: "sub_missed",
+        shard: 0,
+        card: "succeeds",
+        amount: 500,
+        currency: "eur",
+        interval: "month",
+        anchorDay: 1,
+        nextPeriodStart: threeMonthsAgo.toISOString(),
+      },
+    ],
+    [
+      { subscriptionId: "sub_bad_amount", shard: 0, item: { ...rawValid(), amount: 12.5 } },
+      { subscriptionId: "sub_bad_currency", shard: 0, item: { ...rawValid(), currency: "xyz" } },
+      { subscriptionId: "sub_too_big", shard: 0, item: { ...rawValid(), amount: 100_000_000 } },
+      { subscriptionId: "sub_too_small", shard: 0, item: { ...rawValid(), amount: 10 } },
+      { subscriptionId: "sub_no_card", shard: 0, item: { ...rawValid(), paymentMethodId: undefined } },
+    ],
+  );
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+function rawValid() {
+  const s = start(1);
+  return {
+    customerId: "cus_missing",
+    paymentMethodId: "pm_missing",
+    amount: 1000,
+    currency: "usd",
+    interval: "month",
+    anchorDay: s.getUTCDate(),
+    nextPeriodStart: s.toISOString(),
+    nextAttemptAt: s.toISOString(),
+    createdAt: s.toISOString(),
+    updatedAt: s.toISOString(),
+  };
+}
+
+describe("one run over a mixed book", () => {
+  it("charges, declines, sets aside, quarantines and catches up, each as documented", async () => {
+    const report = await run(AS_OF);
+    expect(report.led).toHaveLength(1);
+
+    // Success: one charge, subscription moved to its next period.
+    expect((await charges("sub_ok")).map((c) => c.state)).toEqual(["succeeded"]);
+    expect((await subscription("sub_ok")).nextPeriodStart > AS_OF).toBe(true);
+
+    // Decline: recorded with the card's codes and a retry time; the subscription waits for it.
+    const [declined] = await charges("sub_declines");
+    expect(declined).toMatchObject({
+      state: "declined",
+      code: "card_declined",
+      declineCode: "generic_decline",
+      attempt: 1,
+    });
+    expect((await subscription("sub_declines")).nextAttemptAt).toBe(declined!.retryAt);
+
+    // Authentication required: needs the customer, out of automatic billing, never retried.
+    expect(await charges("sub_3ds")).toMatchObject([
+      { state: "needs_customer_action", code: "authentication_required" },
+    ]);
+    expect(await subscription("sub_3ds")).toMatchObject({ status: "needs_customer_action" });
+    expect((await subscription("sub_3ds")).dueShard).toBeUndefined();
+
+    // Bad records: quarantined with a reason naming the field; the run went on.
+    for (const [id, field] of [
+      ["sub_bad_amount", "amount"],
+      ["sub_bad_currency", "currency"],
+      ["sub_too_big", "amount"],
+      ["sub_too_small", "amount"],
+      ["sub_no_card", "paymentMethodId"],
+    ] as const) {
+      expect(await charges(id), id).toMatchObject([{ state: "quarantined", field }]);
+      expect(await subscription(id)).toMatchObject({ status: "quarantined" });
+    }
+
+    // Missed periods: each billed once, oldest first, up to the current one.
+    const missed = await charges("sub_missed");
+    expect(missed.map((c) => c.state)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(new Set(missed.map((c) => c.periodStart)).size).toBe(3);
+    expect((await subscription("sub_missed")).nextPeriodStart > AS_OF).toBe(true);
+
+    const invariants = await checkInvariants(tables.doc, tables.names, emulator.snapshot(), AS_OF);
+    expect(invariants.violations).toEqual([]);
+  });
+
+  it("retries a decline when due, on the same PaymentIntent, and goes past due after the last attempt", async () => {
+    const [first] = await charges("sub_declines");
+    const intent = first!.paymentIntentId;
+    await run(new Date(NOW + 2 * HOUR + 60_000).toISOString()); // second attempt
+    const [second] = await charges("sub_declines");
+    expect(second).toMatchObject({ state: "declined", attempt: 2, paymentIntentId: intent });
+    await run(new Date(NOW + 7 * HOUR).toISOString()); // third and last attempt
+    const [third] = await charges("sub_declines");
+    expect(third).toMatchObject({ state: "declined", attempt: 3, retryAt: null, paymentIntentId: intent });
+    expect(await subscription("sub_declines")).toMatchObject({ status: "past_due" });
+    // One PaymentIntent for the period, confirmed three times, never succeeded.
+    const pis = emulator
+      .snapshot()
+      .paymentIntents.filter((pi) => pi.metadata.subscription_id === "sub_declines");
+    expect(pis).toHaveLength(1);
+    expect(pis[0]!.status).toBe("requires_payment_method");
+  });
+
+  it("a rerun over the same book charges nothing more", async () => {
+    const before = emulator.snapshot().paymentIntents.filter((pi) => pi.status === "succeeded").length;
+    await run(AS_OF);
+    await run(AS_OF);
+    expect(emulator.snapshot().paymentIntents.filter((pi) => pi.status === "succeeded").length).toBe(before);
+  });
+});
