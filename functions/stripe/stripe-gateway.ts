@@ -16,13 +16,18 @@ import Stripe from "stripe";
 import type { Clock } from "../core/clock";
 import type {
   ConfirmOutcome,
+  CreatedRange,
   CreateOutcome,
   FindOutcome,
+  ListOutcome,
   NewPaymentIntent,
   PaymentGateway,
+  PaymentIntentLister,
   PaymentIntentStatus,
   PaymentIntentView,
   PeriodLookup,
+  ReconcilablePaymentIntent,
+  ReconcileRetrieveOutcome,
   RetrieveOutcome,
 } from "../core/payments/payment-gateway";
 
@@ -51,7 +56,7 @@ export class PaymentProviderConfigError extends Error {
 export const DEFAULT_STRIPE_TIMEOUT_MS = 10_000;
 export const DEFAULT_STRIPE_NETWORK_RETRIES = 2;
 
-export class StripeGateway implements PaymentGateway {
+export class StripeGateway implements PaymentGateway, PaymentIntentLister {
   private readonly stripe: Stripe;
   private readonly rateLimitRetries: number;
 
@@ -169,6 +174,45 @@ export class StripeGateway implements PaymentGateway {
     );
   }
 
+  /** For reconciliation: every PaymentIntent created in the range, its latest charge expanded for refunds. */
+  async listPaymentIntents(range: CreatedRange): Promise<ListOutcome> {
+    return this.call(
+      async (): Promise<ListOutcome> => {
+        const found: ReconcilablePaymentIntent[] = [];
+        let startingAfter: string | undefined;
+        for (;;) {
+          const page = await this.stripe.paymentIntents.list({
+            created: { gte: range.gte, lte: range.lte },
+            limit: 100,
+            expand: ["data.latest_charge"],
+            ...(startingAfter && { starting_after: startingAfter }),
+          });
+          found.push(...page.data.map(reconcilable));
+          if (!page.has_more || page.data.length === 0) break;
+          startingAfter = page.data[page.data.length - 1]!.id;
+          await this.options.beforeRequest?.();
+        }
+        return { kind: "found", paymentIntents: found };
+      },
+      (error): ListOutcome | null => (isInvalid(error) ? rejected(error) : null),
+    );
+  }
+
+  async retrievePaymentIntentWithRefunds(id: string): Promise<ReconcileRetrieveOutcome> {
+    return this.call(
+      async (): Promise<ReconcileRetrieveOutcome> => ({
+        kind: "found",
+        paymentIntent: reconcilable(
+          await this.stripe.paymentIntents.retrieve(id, { expand: ["latest_charge"] }),
+        ),
+      }),
+      (error): ReconcileRetrieveOutcome | null => {
+        if (isInvalid(error) && error.code === "resource_missing") return { kind: "not_found" };
+        return isInvalid(error) ? rejected(error) : null;
+      },
+    );
+  }
+
   /**
    * Runs one SDK call under the retry policy. `specific` maps the errors that mean something for this
    * call; what is left is mapped the same way for every call.
@@ -279,5 +323,14 @@ function view(pi: Stripe.PaymentIntent): PaymentIntentView {
     lastError: lastError
       ? { code: lastError.code ?? null, declineCode: lastError.decline_code ?? null }
       : null,
+  };
+}
+
+/** The view plus the refunded amount of the latest charge (expanded; an id alone says nothing of refunds). */
+function reconcilable(pi: Stripe.PaymentIntent): ReconcilablePaymentIntent {
+  const charge = pi.latest_charge;
+  return {
+    ...view(pi),
+    amountRefunded: typeof charge === "object" && charge !== null ? (charge.amount_refunded ?? 0) : 0,
   };
 }

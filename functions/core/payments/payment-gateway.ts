@@ -96,3 +96,34 @@ export interface PaymentGateway {
 export function renewalMetadata(subscriptionId: string, periodStart: string): Record<string, string> {
   return { subscription_id: subscriptionId, period_start: periodStart, source: "lease-billing" };
 }
+
+/** Epoch seconds, inclusive at both ends, on Stripe's clock. */
+export interface CreatedRange {
+  readonly gte: number;
+  readonly lte: number;
+}
+
+/** A PaymentIntent with what reconciliation needs to know of its latest charge. */
+export interface ReconcilablePaymentIntent extends PaymentIntentView {
+  /** Minor units refunded of the latest charge; 0 when nothing was refunded or there is no charge. */
+  readonly amountRefunded: number;
+}
+
+export type ListOutcome =
+  { readonly kind: "found"; readonly paymentIntents: readonly ReconcilablePaymentIntent[] } | CommonOutcome;
+
+export type ReconcileRetrieveOutcome =
+  | { readonly kind: "found"; readonly paymentIntent: ReconcilablePaymentIntent }
+  | { readonly kind: "not_found" }
+  | CommonOutcome;
+
+/**
+ * Read-only look-ups for reconciliation (the ops CLI), apart from PaymentGateway because the billing run
+ * never needs them. Both are strongly consistent (list and retrieve, never search).
+ */
+export interface PaymentIntentLister {
+  /** Every PaymentIntent of the account created in `range`, newest first, with refunds. */
+  listPaymentIntents(range: CreatedRange): Promise<ListOutcome>;
+  /** One PaymentIntent with refunds, by id. */
+  retrievePaymentIntentWithRefunds(id: string): Promise<ReconcileRetrieveOutcome>;
+}
