@@ -1,0 +1,27 @@
+/**
+ * API keys. Any well-formed secret or restricted key is accepted (`sk_test_...`, `sk_live_...`,
+ * `rk_test_...`); the key is the account, so idempotency keys are scoped to it. Bearer auth as the SDK
+ * sends it, or Basic auth with the key as the user name as curl's `-u sk_test_...:` sends it.
+ */
+import { invalidApiKey, missingApiKey, type ApiError } from "./errors";
+
+export interface Account {
+  /** The API key itself: two keys are two accounts. */
+  readonly id: string;
+  readonly livemode: boolean;
+}
+
+const KEY_SHAPE = /^(sk|rk)_(test|live)_[0-9A-Za-z_]+$/;
+
+export function authenticate(header: string | undefined): Account | ApiError {
+  if (header === undefined || header.trim() === "") return missingApiKey();
+  const [scheme, credentials = ""] = header.trim().split(/\s+/, 2) as [string, string?];
+  let key: string;
+  if (scheme.toLowerCase() === "bearer") key = credentials;
+  else if (scheme.toLowerCase() === "basic")
+    key = Buffer.from(credentials, "base64").toString("utf8").split(":")[0] ?? "";
+  else key = header.trim();
+  if (key === "") return missingApiKey();
+  if (!KEY_SHAPE.test(key)) return invalidApiKey(key);
+  return { id: key, livemode: key.includes("_live_") };
+}

@@ -1,0 +1,147 @@
+/**
+ * A local Stripe for development and tests: an HTTP server the official `stripe` SDK talks to unchanged,
+ * `new Stripe(key, { host, port, protocol: "http" })`, with state in memory. It models PaymentIntents,
+ * charges, refunds, customers, test payment methods and Stripe's idempotency layer, and injects faults
+ * (latency, 429s, 500s, timeouts, dropped connections) on demand. Responses have the shape of API version
+ * PINNED_API_VERSION. What it models and where it differs from Stripe: docs/stripe-emulator.md.
+ *
+ *   const emulator = await startStripeEmulator();
+ *   const stripe = new Stripe("sk_test_local", { host: emulator.host, port: emulator.port, protocol: "http" });
+ */
+import { EmulatorClock } from "./clock";
+import { FaultInjector, type FaultPlan, type InjectedFault } from "./faults";
+import { IdempotencyStore } from "./idempotency";
+import { loadState, saveState } from "./persistence";
+import { PINNED_API_VERSION } from "./api-version";
+import { Pipeline } from "./pipeline";
+import { RequestLog } from "./request-log";
+import { DEFAULT_SEARCH_INDEXING_DELAY_MS } from "./search-index";
+import { startHttpServer } from "./server";
+import { buildSnapshot, type AdminSnapshot } from "./snapshot";
+import { Store } from "./store";
+
+export type { FaultPlan, InjectedFault, InjectedFaultKind } from "./faults";
+export type {
+  AdminSnapshot,
+  ChargeSummary,
+  CustomerSummary,
+  PaymentIntentSummary,
+  RefundSummary,
+} from "./snapshot";
+export type { RequestCounts } from "./request-log";
+export { PINNED_API_VERSION } from "./api-version";
+export { KEY_RETENTION_MS } from "./idempotency";
+
+export interface StripeEmulatorOptions {
+  /** 0 picks a free port. Default 0. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  faults?: FaultPlan;
+  /** Seed of the PRNG behind fault rates and latency ranges. Default: random. */
+  seed?: number;
+  /** The emulator clock's starting point, epoch ms. Default Date.now(). */
+  startTime?: number;
+  /** Persist state to this JSON file after every POST, and restore it at start. */
+  stateFile?: string;
+  /** How long, on the emulator clock, before a change to a PaymentIntent is visible to Search. Default 1000. */
+  searchIndexingDelayMs?: number;
+}
+
+export interface StripeEmulator {
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: "http";
+  /** `http://host:port` */
+  readonly url: string;
+  /** Closes all sockets, including held ones. */
+  stop(): Promise<void>;
+  /** Replaces the fault plan. */
+  setFaults(plan: FaultPlan): void;
+  /** Deterministic one-shot faults for tests, struck by the next matching requests. */
+  injectNext(fault: InjectedFault): void;
+  /** Moves the emulator clock forward (idempotency keys expire at exactly 24 h on it). */
+  advanceClock(ms: number): void;
+  now(): number;
+  /** Same data as GET /__emulator/state. */
+  snapshot(): AdminSnapshot;
+  /** Forgets all objects, idempotency keys, counters and queued one-shot faults; keeps the plan and clock. */
+  reset(): void;
+}
+
+export async function startStripeEmulator(opts: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
+  const host = opts.host ?? "127.0.0.1";
+  const clock = new EmulatorClock(opts.startTime ?? Date.now());
+  const store = new Store(opts.searchIndexingDelayMs ?? DEFAULT_SEARCH_INDEXING_DELAY_MS);
+  const idempotency = new IdempotencyStore();
+  const faults = new FaultInjector(opts.seed ?? Math.floor(Math.random() * 2 ** 32), opts.faults ?? {});
+  const log = new RequestLog();
+  const stateFile = opts.stateFile;
+
+  if (stateFile !== undefined) {
+    const restored = loadState(stateFile);
+    if (restored) {
+      clock.advance(restored.clockAdvancedMs);
+      store.load(restored.store, clock.now());
+      idempotency.restore(restored.idempotencyKeys);
+    }
+  }
+  const persist = (): void => {
+    if (stateFile === undefined) return;
+    saveState(stateFile, {
+      format: 1,
+      apiVersion: PINNED_API_VERSION,
+      clockAdvancedMs: clock.advancedMs,
+      store: store.toData(),
+      idempotencyKeys: idempotency.saved(),
+    });
+  };
+
+  const pipeline = new Pipeline({
+    store,
+    clock,
+    idempotency,
+    faults,
+    log,
+    apiVersion: PINNED_API_VERSION,
+    onCommit: persist,
+  });
+  const controls = {
+    setFaults: (plan: FaultPlan) => faults.setPlan(plan),
+    injectNext: (fault: InjectedFault) => faults.inject(fault),
+    advanceClock: (ms: number) => {
+      clock.advance(ms);
+      persist();
+    },
+    now: () => clock.now(),
+    snapshot: () =>
+      buildSnapshot(store, {
+        now: clock.now(),
+        apiVersion: PINNED_API_VERSION,
+        requestCounts: log.snapshot(),
+        faults: faults.currentPlan(),
+        pendingInjections: faults.pendingCount(),
+      }),
+    reset: () => {
+      store.clear();
+      idempotency.clear();
+      log.clear();
+      faults.clearInjections();
+      persist();
+    },
+  };
+  const server = await startHttpServer(pipeline, controls, PINNED_API_VERSION, host, opts.port ?? 0);
+  let stopped: Promise<void> | null = null;
+
+  return {
+    host,
+    port: server.port,
+    protocol: "http",
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`,
+    stop: () => {
+      stopped ??= server.close().then(persist);
+      return stopped;
+    },
+    ...controls,
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * One /v1 request's way through the emulator, in Stripe's order (see faults.ts for where faults strike):
+ *
+ *   authenticate (401) -> rate limiter (429) -> route (404) -> decode parameters (400)
+ *   -> idempotency lookup: replay | 409 in flight | 400 idempotency_error
+ *   -> validate (400, not saved) -> claim the key -> latency -> execute -> save under the key -> answer
+ *
+ * Nothing before "claim the key" is saved, so retrying after a 401, 429 or validation error is safe.
+ * The result is a disposition for the HTTP layer: respond, hold the socket (timeout) or drop it.
+ */
+import { authenticate } from "./auth";
+import type { EmulatorClock } from "./clock";
+import {
+  ApiError,
+  apiError,
+  idempotencyEndpointMismatch,
+  idempotencyKeyInUse,
+  idempotencyKeyLength,
+  idempotencyParamsMismatch,
+  invalidRequest,
+  rateLimited,
+  unrecognizedUrl,
+} from "./errors";
+import type { FaultInjector } from "./faults";
+import { decodeForm, FormError, type Params } from "./form";
+import type { IdempotencyStore, SavedResult } from "./idempotency";
+import type { Json } from "./json";
+import type { RequestLog } from "./request-log";
+import { matchRoute, type ApiResult, type RouteMatch } from "./route";
+import { ROUTES } from "./routes";
+import type { Store } from "./store";
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly pathname: string;
+  /** The raw query string, without `?`. */
+  readonly query: string;
+  readonly body: string;
+  readonly authorization: string | undefined;
+  /** The Idempotency-Key header; undefined when absent, "" when sent empty. */
+  readonly idempotencyKey: string | undefined;
+  readonly requestId: string;
+}
+
+export type Disposition =
+  | {
+      readonly kind: "respond";
+      readonly status: number;
+      readonly body: Json;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly replayed: boolean;
+    }
+  | { readonly kind: "hold"; readonly replayed: boolean }
+  | { readonly kind: "drop"; readonly replayed: boolean };
+
+export interface PipelineDeps {
+  readonly store: Store;
+  readonly clock: EmulatorClock;
+  readonly idempotency: IdempotencyStore;
+  readonly faults: FaultInjector;
+  readonly log: RequestLog;
+  readonly apiVersion: string;
+  /** Called after a POST has executed, to persist state. */
+  readonly onCommit: () => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function respond(
+  status: number,
+  body: Json,
+  headers: Record<string, string> = {},
+  replayed = false,
+): Disposition {
+  return { kind: "respond", status, body, headers, replayed };
+}
+
+function fromError(error: ApiError): Disposition {
+  return respond(error.status, error.body(), { ...error.headers });
+}
+
+export class Pipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async handle(request: ApiRequest): Promise<Disposition> {
+    const match = matchRoute(ROUTES, request.method, request.pathname);
+    const label = match ? `${request.method} ${match.route.pattern}` : `${request.method} (unrecognized)`;
+    const disposition = await this.process(request, match);
+    const outcome =
+      disposition.kind === "respond"
+        ? disposition.status
+        : disposition.kind === "hold"
+          ? "timeout"
+          : "dropped";
+    this.deps.log.record(label, outcome, disposition.replayed);
+    return disposition;
+  }
+
+  private async process(request: ApiRequest, match: RouteMatch | null): Promise<Disposition> {
+    const { clock, idempotency, faults } = this.deps;
+    const account = authenticate(request.authorization);
+    if (account instanceof ApiError) return fromError(account);
+    if (!faults.admit(request.pathname)) return fromError(rateLimited());
+    if (!match) return fromError(unrecognizedUrl(request.method, request.pathname));
+
+    let params: Params;
+    try {
+      params = decodeForm(request.method === "POST" ? request.body : request.query);
+    } catch (error) {
+      if (error instanceof FormError)
+        return fromError(
+          invalidRequest(error.message, error.param === undefined ? {} : { param: error.param }),
+        );
+      throw error;
+    }
+
+    // Idempotency applies to POST only; on GET the header has no effect.
+    const key = request.method === "POST" ? request.idempotencyKey : undefined;
+    const keyHeaders: Record<string, string> = key !== undefined ? { "Idempotency-Key": key } : {};
+    const endpoint = `${request.method} ${request.pathname}`;
+    if (key !== undefined) {
+      if (key.length < 1 || key.length > 255) return fromError(idempotencyKeyLength(key.length));
+      const found = idempotency.lookup(account.id, key, endpoint, params, clock.now());
+      switch (found.kind) {
+        case "in_flight":
+          return fromError(idempotencyKeyInUse(key));
+        case "other_endpoint":
+          return fromError(idempotencyEndpointMismatch(key, found.firstEndpoint, endpoint));
+        case "other_params":
+          return fromError(idempotencyParamsMismatch(key));
+        case "replay":
+          return this.replay(request, found.result, keyHeaders);
+        case "new":
+          break;
+      }
+    }
+
+    let validated: unknown;
+    try {
+      validated = match.route.validate({ params, path: match.path });
+    } catch (error) {
+      if (error instanceof ApiError) return fromError(error);
+      throw error;
+    }
+
+    // From here the request has reached execution: its result, whatever it is, is saved under the key.
+    if (key !== undefined) idempotency.claim(account.id, key, endpoint, params, clock.now());
+    const latency = faults.latencyMs();
+    if (latency > 0) await sleep(latency);
+
+    const fault = faults.forExecution(request.pathname, false);
+    const saved = key !== undefined;
+    let result: ApiResult & { headers: Record<string, string> };
+    if (fault === "error500") {
+      result = errorResult(apiError(saved));
+    } else {
+      result = this.execute(match, validated, account.livemode, key);
+      if (fault === "error500-after-commit") result = errorResult(apiError(saved));
+    }
+    if (key !== undefined) {
+      const savedResult: SavedResult = { ...result, requestId: request.requestId };
+      idempotency.save(account.id, key, savedResult);
+    }
+    if (request.method === "POST") this.deps.onCommit();
+    if (fault === "timeout") return { kind: "hold", replayed: false };
+    if (fault === "drop-after-charge") return { kind: "drop", replayed: false };
+    return respond(result.status, result.body, { ...result.headers, ...keyHeaders });
+  }
+
+  private async replay(
+    request: ApiRequest,
+    saved: SavedResult,
+    keyHeaders: Record<string, string>,
+  ): Promise<Disposition> {
+    const latency = this.deps.faults.latencyMs();
+    if (latency > 0) await sleep(latency);
+    const fault = this.deps.faults.forExecution(request.pathname, true);
+    if (fault === "timeout") return { kind: "hold", replayed: true };
+    if (fault === "drop-after-charge") return { kind: "drop", replayed: true };
+    return respond(
+      saved.status,
+      saved.body,
+      { ...saved.headers, ...keyHeaders, "Idempotent-Replayed": "true", "Original-Request": saved.requestId },
+      true,
+    );
+  }
+
+  private execute(
+    match: RouteMatch,
+    validated: unknown,
+    livemode: boolean,
+    key: string | undefined,
+  ): ApiResult & { headers: Record<string, string> } {
+    try {
+      const result = match.route.execute(
+        { store: this.deps.store, clock: this.deps.clock, livemode, idempotencyKey: key },
+        validated,
+      );
+      return { ...result, headers: {} };
+    } catch (error) {
+      if (error instanceof ApiError) return errorResult(error);
+      // A bug in the emulator: answer as Stripe answers its own bugs, and say so on stderr.
+      console.error("stripe-emulator: internal error", error);
+      return errorResult(apiError(key !== undefined));
+    }
+  }
+}
+
+function errorResult(error: ApiError): ApiResult & { headers: Record<string, string> } {
+  return { status: error.status, body: error.body(), headers: { ...error.headers } };
+}
