@@ -1,0 +1,59 @@
+/** Plain-text output for people: aligned tables, times with how long ago, nothing that needs a terminal. */
+
+export type Cell = string | number | null | undefined;
+
+/** An aligned table with a header row and a rule under it. Numbers are right-aligned. */
+export function table(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
+  const text = rows.map((row) => headers.map((_, i) => cellText(row[i])));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === "number"));
+  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...text.map(line)].join("\n");
+}
+
+function cellText(cell: Cell): string {
+  if (cell === null || cell === undefined || cell === "") return "-";
+  return String(cell);
+}
+
+/** "in 12s", "3m ago": how far `at` is from `now`. */
+export function relative(at: number, now: number): string {
+  const delta = at - now;
+  const span = duration(Math.abs(delta));
+  return delta >= 0 ? `in ${span}` : `${span} ago`;
+}
+
+export function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${s % 60 ? ` ${s % 60}s` : ""}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${m % 60 ? ` ${m % 60}m` : ""}`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+/** An epoch-ms instant as ISO-8601 with its distance from now, or "-" when unset. */
+export function when(at: number | null | undefined, now: number): string {
+  if (at === null || at === undefined || at === 0) return "-";
+  return `${new Date(at).toISOString()} (${relative(at, now)})`;
+}
+
+/** "succeeded=3 declined=1": a record of counts, zeroes left out. */
+export function counts(record: Readonly<Record<string, number>> | undefined): string {
+  if (!record) return "-";
+  const parts = Object.entries(record)
+    .filter(([, v]) => v !== 0)
+    .map(([k, v]) => `${k}=${v}`);
+  return parts.length > 0 ? parts.join(" ") : "nothing";
+}
+
+/** Minor units with the currency, e.g. "1999 usd". */
+export function money(amount: number | null | undefined, currency: string | null | undefined): string {
+  if (amount === null || amount === undefined) return "-";
+  return `${amount} ${currency ?? "?"}`;
+}
