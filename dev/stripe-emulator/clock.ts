@@ -1,17 +1,22 @@
 /**
- * The emulator's clock. It runs in real time from `startTime`, and tests (or the admin API) can move it
- * forward to make idempotency keys expire or search indexing catch up. It never goes back, so "24 hours
- * after the first request" stays a meaningful question.
+ * The emulator's clock. It runs in real time from `startTime` (or stands still when frozen, for tests
+ * that need exact boundaries), and tests or the admin API move it forward to make idempotency keys
+ * expire or search indexing catch up. It never goes back, so "24 hours after the first request" stays a
+ * meaningful question.
  */
 export class EmulatorClock {
   private readonly realStart = performance.now();
   private offsetMs = 0;
 
-  constructor(private readonly startTime: number) {}
+  constructor(
+    private readonly startTime: number,
+    private readonly frozen = false,
+  ) {}
 
   /** Epoch milliseconds on the emulator's clock. */
   now(): number {
-    return Math.floor(this.startTime + (performance.now() - this.realStart) + this.offsetMs);
+    const elapsed = this.frozen ? 0 : performance.now() - this.realStart;
+    return Math.floor(this.startTime + elapsed + this.offsetMs);
   }
 
   /** Epoch seconds, as Stripe's `created` fields. */

@@ -42,6 +42,8 @@ export interface StripeEmulatorOptions {
   seed?: number;
   /** The emulator clock's starting point, epoch ms. Default Date.now(). */
   startTime?: number;
+  /** Stop the emulator clock: it then moves only with advanceClock. Default false (it runs in real time). */
+  freezeClock?: boolean;
   /** Persist state to this JSON file after every POST, and restore it at start. */
   stateFile?: string;
   /** How long, on the emulator clock, before a change to a PaymentIntent is visible to Search. Default 1000. */
@@ -71,7 +73,7 @@ export interface StripeEmulator {
 
 export async function startStripeEmulator(opts: StripeEmulatorOptions = {}): Promise<StripeEmulator> {
   const host = opts.host ?? "127.0.0.1";
-  const clock = new EmulatorClock(opts.startTime ?? Date.now());
+  const clock = new EmulatorClock(opts.startTime ?? Date.now(), opts.freezeClock ?? false);
   const store = new Store(opts.searchIndexingDelayMs ?? DEFAULT_SEARCH_INDEXING_DELAY_MS);
   const idempotency = new IdempotencyStore();
   const faults = new FaultInjector(opts.seed ?? Math.floor(Math.random() * 2 ** 32), opts.faults ?? {});
