@@ -84,6 +84,9 @@ export class StripeGateway implements PaymentGateway, PaymentIntentLister {
             payment_method: request.paymentMethodId,
             description: request.description,
             metadata: { ...request.metadata },
+            // Renewals charge the saved card off-session: cards only, so no redirect-based method (and
+            // no return_url) can ever be needed.
+            payment_method_types: ["card"],
             // Not confirmed here: an unconfirmed PaymentIntent moves no money (see DESIGN.md).
             confirm: false,
           },

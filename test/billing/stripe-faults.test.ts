@@ -37,17 +37,14 @@ it("finishes every charge exactly once through 429s, 500s, timeouts and dropped 
     dropAfterChargeRate: 0.1,
     paths: ["/v1/payment_intents"],
   });
-  const first = await Promise.all(
-    [1, 2, 3].map(
-      () =>
-        startContender(tables, emulator.url, { runId: "faulty", asOf: AS_OF }, { timeoutMs: 1_000 }).report,
-    ),
+  const firstRound = [1, 2, 3].map(() =>
+    startContender(tables, emulator.url, { runId: "faulty", asOf: AS_OF }, { timeoutMs: 1_000 }),
   );
-  const leader = first.find((r) => r.led.length > 0)!;
-  expect(leader.tally.succeeded).toBeGreaterThan(0);
-  const inDoubtAfterFirst = (await scanAll(tables.doc, tables.names.charges)).filter(
-    (c) => c.state === "in_doubt",
-  ).length;
+  const first = await Promise.all(firstRound.map((c) => c.report));
+  expect(first.some((r) => r.tally.succeeded > 0)).toBe(true);
+  const inDoubtDuringFaults = firstRound
+    .flatMap((c) => c.events)
+    .filter((e) => e.type === "charge" && e.outcome === "in_doubt").length;
 
   // Stripe recovers; the following runs resolve what was left in doubt and finish the rest.
   emulator.setFaults({});
@@ -61,6 +58,9 @@ it("finishes every charge exactly once through 429s, 500s, timeouts and dropped 
   const invariants = await checkInvariants(tables.doc, tables.names, emulator.snapshot(), AS_OF);
   expect(invariants.violations).toEqual([]);
   expect(invariants.counts.providerSucceeded).toBe(COUNT);
-  // The faults really happened: some charges were left in doubt by the first run and resolved later.
-  expect(inDoubtAfterFirst).toBeGreaterThan(0);
+  // The faults really happened: Stripe answered 500s and 429s, and charges went in doubt, then resolved.
+  const statuses = emulator.snapshot().requestCounts.byStatus;
+  expect(statuses["500"] ?? 0).toBeGreaterThan(0);
+  expect(statuses["429"] ?? 0).toBeGreaterThan(0);
+  expect(inDoubtDuringFaults).toBeGreaterThan(0);
 });

@@ -223,13 +223,7 @@ async function create(ctx: RenewalContext, subscription: Subscription, record: C
     case "in_doubt":
       return markInDoubt(ctx, subscription, record, `create: ${outcome.reason}`);
     case "rejected":
-      return quarantine(
-        ctx,
-        subscription,
-        record,
-        `Stripe refused the PaymentIntent: ${outcome.message}`,
-        outcome.code ?? "request",
-      );
+      return rejected(ctx, subscription, record, "the PaymentIntent", outcome);
   }
 }
 
@@ -368,13 +362,7 @@ async function settleConfirmation(
     case "rate_limited":
       return { kind: "rate_limited", record };
     case "rejected":
-      return quarantine(
-        ctx,
-        subscription,
-        record,
-        `Stripe refused the confirmation: ${outcome.message}`,
-        outcome.code ?? "request",
-      );
+      return rejected(ctx, subscription, record, "the confirmation", outcome);
   }
 }
 
@@ -524,6 +512,28 @@ async function markInDoubt(
   } as ChargeRecord);
   const saved = await save(ctx, record, next, keep(subscription), "in-doubt");
   return "ok" in saved ? { kind: "settled", outcome: "in_doubt", record: next, advancedTo: null } : saved;
+}
+
+/**
+ * Stripe refused a request as invalid. If the refusal is about this subscription's data (its card or
+ * customer is gone, its amount is out of bounds) the charge is quarantined with the reason. Anything
+ * else (a configuration or code problem) would fail the same way for every subscription, so it must not
+ * quarantine the whole book: the charge is left in doubt, stays due, and raises the in-doubt alarm.
+ */
+const SUBSCRIPTION_SPECIFIC = new Set(["resource_missing", "amount_too_small", "amount_too_large"]);
+
+async function rejected(
+  ctx: RenewalContext,
+  subscription: Subscription,
+  record: ChargeRecord,
+  what: string,
+  outcome: { code: string | null; message: string },
+): Promise<Step> {
+  const reason = `Stripe refused ${what}: ${outcome.message}`.slice(0, 500);
+  if (outcome.code !== null && SUBSCRIPTION_SPECIFIC.has(outcome.code)) {
+    return quarantine(ctx, subscription, record, reason, outcome.code);
+  }
+  return markInDoubt(ctx, subscription, record, reason);
 }
 
 async function quarantine(
