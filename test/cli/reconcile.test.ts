@@ -121,7 +121,7 @@ describe("ops reconcile", () => {
         currency: "usd",
         customer: String(sub.customerId),
         payment_method: String(sub.paymentMethodId),
-        payment_method_types: ["card"],
+        automatic_payment_methods: { enabled: true, allow_redirects: "never" },
         metadata,
       });
       return stripe.paymentIntents.confirm(created.id, { off_session: true });
@@ -169,7 +169,7 @@ describe("ops reconcile", () => {
       currency: "usd",
       customer: String(sub.customerId),
       payment_method: String(sub.paymentMethodId),
-      payment_method_types: ["card"],
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
       metadata: { subscription_id: "sub_unconfirmed", period_start: String(base.periodStart) },
     });
     await forged("sub_unconfirmed", unconfirmed.id);
