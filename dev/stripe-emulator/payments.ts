@@ -14,7 +14,7 @@
 import { ApiError, docUrl, invalidRequest } from "./errors";
 import { newId } from "./random";
 import type { ChargeRecord, PaymentIntentRecord, PaymentIntentStatus, PaymentMethodRecord } from "./records";
-import { paymentErrorFields, renderPaymentIntent, type Expansions } from "./render";
+import { paymentErrorFields, paymentMethodTypes, renderPaymentIntent, type Expansions } from "./render";
 import { ok, type ApiResult, type ExecContext } from "./route";
 import { resolvePaymentMethod } from "./payment-methods";
 import { testCard, type Decline } from "./test-cards";
@@ -36,11 +36,30 @@ const CANCELABLE: readonly PaymentIntentStatus[] = [
 export const RETURN_URL_REQUIRED =
   "A `return_url` must be specified because this Payment Intent is configured to automatically accept the payment methods enabled in the Dashboard, some of which may require a full page redirect to succeed. If you do not want to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents.";
 
+/** Payment method types that never redirect the customer; everything else may. */
+const REDIRECT_FREE = new Set(["card", "card_present", "interac_present"]);
+
+/**
+ * Whether confirming needs a `return_url`: when automatic payment methods allow redirects (the default)
+ * and the allowed types (all of the Dashboard's, unless `allowed_payment_method_types` narrows them)
+ * may include a redirect-based method. Stripe asks for it even when the card at hand would not redirect.
+ */
+export function needsReturnUrl(
+  automatic: PaymentIntentRecord["automaticPaymentMethods"],
+  allowed: readonly string[] | null,
+): boolean {
+  if (automatic?.allowRedirects !== "always") return false;
+  return allowed === null || allowed.some((type) => !REDIRECT_FREE.has(type));
+}
+
 export interface ConfirmOptions {
   readonly offSession: boolean;
   readonly returnUrl: string | undefined;
   /** Switches the payment method before paying (`payment_method` on confirm). */
   readonly paymentMethod: string | undefined;
+  /** Replaces `allowed_payment_method_types` / `excluded_payment_method_types` when given on confirm. */
+  readonly allowed?: string[] | undefined;
+  readonly excluded?: string[] | undefined;
 }
 
 function unexpectedState(pi: PaymentIntentRecord, message: string, ctx: ExecContext): ApiError {
@@ -91,6 +110,8 @@ export function confirm(
       ctx,
     );
   }
+  if (options.allowed !== undefined) pi.allowedPaymentMethodTypes = options.allowed;
+  if (options.excluded !== undefined) pi.excludedPaymentMethodTypes = options.excluded;
   const pm =
     options.paymentMethod !== undefined
       ? resolvePaymentMethod(ctx, options.paymentMethod, "payment_method")
@@ -104,8 +125,23 @@ export function confirm(
     );
   }
   checkOwnership(pi, pm);
-  if (pi.automaticPaymentMethods?.allowRedirects === "always" && options.returnUrl === undefined) {
+  if (!paymentMethodTypes(pi).includes("card")) {
+    throw invalidRequest(
+      `The PaymentMethod provided (card) is not allowed for this PaymentIntent. Allowed payment method types: ${paymentMethodTypes(pi).join(", ") || "none"}.`,
+      { param: "payment_method", code: "payment_intent_incompatible_payment_method" },
+    );
+  }
+  if (
+    needsReturnUrl(pi.automaticPaymentMethods, pi.allowedPaymentMethodTypes) &&
+    options.returnUrl === undefined
+  ) {
     throw invalidRequest(RETURN_URL_REQUIRED);
+  }
+  if (pi.statementDescriptor !== null) {
+    throw invalidRequest(
+      "The `statement_descriptor` parameter is not supported for card payments. Use `statement_descriptor_suffix` instead.",
+      { param: "statement_descriptor" },
+    );
   }
 
   pi.paymentMethod = pm.id;

@@ -45,9 +45,11 @@ export interface PaymentIntentRecord {
   statementDescriptorSuffix: string | null;
   setupFutureUsage: "on_session" | "off_session" | null;
   metadata: Metadata;
-  /** Null when `payment_method_types` was given instead (the two are exclusive). */
+  /** Null when disabled with `automatic_payment_methods[enabled]=false`. */
   automaticPaymentMethods: AutomaticPaymentMethods | null;
-  paymentMethodTypes: string[];
+  /** `allowed_payment_method_types` (this API version's replacement for `payment_method_types`). */
+  allowedPaymentMethodTypes: string[] | null;
+  excludedPaymentMethodTypes: string[] | null;
   status: PaymentIntentStatus;
   latestCharge: string | null;
   lastPaymentError: PaymentError | null;

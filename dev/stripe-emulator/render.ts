@@ -245,6 +245,16 @@ function nextAction(pi: PaymentIntentRecord): Json {
   };
 }
 
+/**
+ * The payment method types the PaymentIntent can be paid with. The emulator has cards only, so this is
+ * `card` unless `allowed_payment_method_types` leaves cards out or `excluded_payment_method_types` excludes them.
+ */
+export function paymentMethodTypes(pi: PaymentIntentRecord): string[] {
+  const allowed = pi.allowedPaymentMethodTypes === null || pi.allowedPaymentMethodTypes.includes("card");
+  const excluded = pi.excludedPaymentMethodTypes?.includes("card") ?? false;
+  return allowed && !excluded ? ["card"] : [];
+}
+
 function expandable(
   id: string | null,
   path: string,
@@ -263,7 +273,7 @@ export function renderPaymentIntent(
   return {
     id: pi.id,
     object: "payment_intent",
-    allowed_payment_method_types: null,
+    allowed_payment_method_types: pi.allowedPaymentMethodTypes ? [...pi.allowedPaymentMethodTypes] : null,
     amount: pi.amount,
     amount_capturable: 0,
     amount_details: { tip: {} },
@@ -286,7 +296,7 @@ export function renderPaymentIntent(
     }),
     customer_account: null,
     description: pi.description,
-    excluded_payment_method_types: null,
+    excluded_payment_method_types: pi.excludedPaymentMethodTypes ? [...pi.excludedPaymentMethodTypes] : null,
     last_payment_error: pi.lastPaymentError ? paymentErrorFields(pi.lastPaymentError, store) : null,
     latest_charge: expandable(pi.latestCharge, "latest_charge", expand, (id) => {
       const ch = store.charges.get(id);
@@ -307,7 +317,7 @@ export function renderPaymentIntent(
     payment_method_options: {
       card: { installments: null, mandate_options: null, network: null, request_three_d_secure: "automatic" },
     },
-    payment_method_types: [...pi.paymentMethodTypes],
+    payment_method_types: paymentMethodTypes(pi),
     payment_record: null,
     processing: null,
     receipt_email: pi.receiptEmail,

@@ -92,6 +92,7 @@ export function parseSearchQuery(text: string): SearchQuery {
     if (text[pos] === "'" || text[pos] === '"') value = quoted();
     else {
       value = /^[^\s]+/.exec(text.slice(pos))?.[0] ?? "";
+      if (value === "") throw queryError(`Invalid query at position ${pos}: expected a value.`);
       pos += value.length;
     }
     if (numeric && !/^-?\d+$/.test(value)) throw queryError(`Invalid query: \`${name}\` takes an integer.`);

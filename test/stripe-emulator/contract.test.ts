@@ -284,18 +284,32 @@ describe("PaymentIntents", () => {
     expect(withReturnUrl.status).toBe("succeeded");
   });
 
-  it("charges with payment_method_types instead of automatic payment methods", async () => {
+  it("needs no return_url when allowed_payment_method_types leaves only cards", async () => {
     const { customer, paymentMethod } = await customerWithCard();
     const pi = await stripe.paymentIntents.create({
       amount: 1000,
       currency: "usd",
       customer,
       payment_method: paymentMethod,
-      payment_method_types: ["card"],
+      allowed_payment_method_types: ["card"],
       confirm: true,
       off_session: true,
     });
     expect(pi.status).toBe("succeeded");
+    expect(pi.allowed_payment_method_types).toEqual(["card"]);
+    expect(pi.payment_method_types).toEqual(["card"]);
+  });
+
+  it("does not take payment_method_types: this API version replaced it with allowed_payment_method_types", async () => {
+    const error = await rejection(
+      stripe.paymentIntents.create({
+        amount: 1000,
+        currency: "usd",
+        payment_method_types: ["card"],
+      } as Stripe.PaymentIntentCreateParams),
+    );
+    expect(error.statusCode).toBe(400);
+    expect(error.param).toBe("payment_method_types");
   });
 });
 

@@ -28,7 +28,7 @@ const params: Stripe.PaymentIntentCreateParams = {
   amount: 1800,
   currency: "eur",
   payment_method: "pm_card_visa",
-  payment_method_types: ["card"],
+  allowed_payment_method_types: ["card"],
   confirm: true,
   off_session: true,
 };
@@ -223,7 +223,7 @@ describe("no response", () => {
   it("dropAfterChargeRate destroys the socket after committing", async () => {
     emulator.setFaults({ dropAfterChargeRate: 1, paths: ["/v1/payment_intents"] });
     const body =
-      "amount=1800&currency=eur&payment_method=pm_card_visa&payment_method_types[0]=card&confirm=true&off_session=true";
+      "amount=1800&currency=eur&payment_method=pm_card_visa&allowed_payment_method_types[0]=card&confirm=true&off_session=true";
     const error = await raw(emulator.url, {
       method: "POST",
       path: "/v1/payment_intents",

@@ -28,7 +28,7 @@ const params: Stripe.PaymentIntentCreateParams = {
   amount: 2500,
   currency: "usd",
   payment_method: "pm_card_visa",
-  payment_method_types: ["card"],
+  allowed_payment_method_types: ["card"],
   confirm: true,
   off_session: true,
   metadata: { subscription_id: "sub_1", period: "2026-11" },
@@ -111,8 +111,9 @@ describe("what is saved under a key", () => {
   });
 
   it("parameter order does not matter, values do", async () => {
-    const body = "amount=1000&currency=usd&payment_method_types[0]=card&metadata[a]=1&metadata[b]=2";
-    const reordered = "metadata[b]=2&currency=usd&metadata[a]=1&payment_method_types[0]=card&amount=1000";
+    const body = "amount=1000&currency=usd&allowed_payment_method_types[0]=card&metadata[a]=1&metadata[b]=2";
+    const reordered =
+      "metadata[b]=2&currency=usd&metadata[a]=1&allowed_payment_method_types[0]=card&amount=1000";
     const headers = { ...AUTH, "Idempotency-Key": "k-order" };
     const first = await raw(emulator.url, { method: "POST", path: "/v1/payment_intents", headers, body });
     const second = await raw(emulator.url, {
@@ -149,7 +150,7 @@ describe("what is saved under a key", () => {
   it("a replay after a crash (connection dropped after the charge) returns the same object, replayed", async () => {
     emulator.injectNext({ kind: "drop-after-charge", path: "/v1/payment_intents" });
     const body =
-      "amount=2500&currency=usd&payment_method=pm_card_visa&payment_method_types[0]=card&confirm=true&off_session=true";
+      "amount=2500&currency=usd&payment_method=pm_card_visa&allowed_payment_method_types[0]=card&confirm=true&off_session=true";
     const headers = { ...AUTH, "Idempotency-Key": "k-crash" };
     const crashed = await raw(emulator.url, {
       method: "POST",

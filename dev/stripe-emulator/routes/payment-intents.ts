@@ -8,7 +8,7 @@ import { amountError, parseCurrency } from "../money";
 import { paginate, readPageRequest } from "../pagination";
 import { ParamReader } from "../params";
 import { resolvePaymentMethod } from "../payment-methods";
-import { cancel, checkOwnership, confirm, recordKey, RETURN_URL_REQUIRED } from "../payments";
+import { cancel, checkOwnership, confirm, needsReturnUrl, recordKey, RETURN_URL_REQUIRED } from "../payments";
 import { newId, randomToken } from "../random";
 import type { AutomaticPaymentMethods, PaymentIntentRecord } from "../records";
 import { renderPaymentIntent } from "../render";
@@ -57,24 +57,18 @@ export const createPaymentIntent = defineRoute({
         param: "return_url",
       });
     }
-    const types = r.stringList("payment_method_types");
+    // This API version replaced `payment_method_types` with `allowed_payment_method_types`.
+    const allowed = r.stringList("allowed_payment_method_types") ?? null;
+    const excluded = r.stringList("excluded_payment_method_types") ?? null;
     const apm = r.hash("automatic_payment_methods");
-    let automaticPaymentMethods: AutomaticPaymentMethods | null = null;
+    // Automatic payment methods are on unless turned off, with redirects allowed unless said otherwise.
+    let automaticPaymentMethods: AutomaticPaymentMethods | null = { allowRedirects: "always" };
     if (apm) {
-      if (types) {
-        throw invalidRequest(
-          "You may only specify one of these parameters: automatic_payment_methods, payment_method_types.",
-          { param: "automatic_payment_methods" },
-        );
-      }
       const enabled = apm.boolean("enabled");
       if (enabled === undefined) throw parameterMissing("automatic_payment_methods[enabled]");
       const allowRedirects = apm.oneOf("allow_redirects", ["always", "never"] as const) ?? "always";
       apm.done();
-      if (enabled) automaticPaymentMethods = { allowRedirects };
-    } else if (!types) {
-      // Since API version 2023-08-16 automatic payment methods are on unless types are given.
-      automaticPaymentMethods = { allowRedirects: "always" };
+      automaticPaymentMethods = enabled ? { allowRedirects } : null;
     }
     const paymentMethod = r.optionalString("payment_method");
     if (confirmNow && paymentMethod === undefined) {
@@ -83,7 +77,7 @@ export const createPaymentIntent = defineRoute({
         { param: "payment_method" },
       );
     }
-    if (confirmNow && automaticPaymentMethods?.allowRedirects === "always" && returnUrl === undefined) {
+    if (confirmNow && needsReturnUrl(automaticPaymentMethods, allowed) && returnUrl === undefined) {
       throw invalidRequest(RETURN_URL_REQUIRED);
     }
     const captureMethod = r.oneOf("capture_method", ["automatic", "automatic_async", "manual"] as const);
@@ -98,7 +92,8 @@ export const createPaymentIntent = defineRoute({
       confirmNow,
       offSession: offSession ?? false,
       returnUrl,
-      paymentMethodTypes: types ?? ["card"],
+      allowed,
+      excluded,
       automaticPaymentMethods,
       paymentMethod,
       customer: r.optionalString("customer"),
@@ -146,7 +141,8 @@ export const createPaymentIntent = defineRoute({
       setupFutureUsage: input.setupFutureUsage,
       metadata: input.metadata,
       automaticPaymentMethods: input.automaticPaymentMethods,
-      paymentMethodTypes: input.paymentMethodTypes,
+      allowedPaymentMethodTypes: input.allowed,
+      excludedPaymentMethodTypes: input.excluded,
       status: pm ? "requires_confirmation" : "requires_payment_method",
       latestCharge: null,
       lastPaymentError: null,
