@@ -108,11 +108,10 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       },
     };
-    const result = await this.writer.write(
-      token,
-      [chargeItem, this.subscriptionItem(subscription, next.updatedAt, token.fence)],
-      `charge.${subscription.kind}`,
-    );
+    const result = await this.writer.write(token, [
+      chargeItem,
+      this.subscriptionItem(subscription, next.updatedAt, token.fence),
+    ]);
     if (result.ok) return result;
     if (result.reason === "fenced-out") return result;
     // The charge record or the subscription moved under us: report the record as it is now.

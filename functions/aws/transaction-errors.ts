@@ -20,13 +20,6 @@ export function cancellationReasons(error: unknown): CancellationReason[] | null
   }));
 }
 
-export function isConflictOnly(reasons: CancellationReason[]): boolean {
-  return (
-    reasons.some((r) => r.code === "TransactionConflict") &&
-    reasons.every((r) => r.code === "TransactionConflict" || r.code === "None")
-  );
-}
-
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === "ConditionalCheckFailedException";
 }

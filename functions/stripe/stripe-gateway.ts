@@ -84,9 +84,9 @@ export class StripeGateway implements PaymentGateway, PaymentIntentLister {
             payment_method: request.paymentMethodId,
             description: request.description,
             metadata: { ...request.metadata },
-            // Renewals charge the saved card off-session: cards only, so no redirect-based method (and
-            // no return_url) can ever be needed.
-            payment_method_types: ["card"],
+            // Renewals charge the saved card off-session: no redirect-based method (and so no
+            // return_url) may ever be needed, as Stripe's own error message for this case advises.
+            automatic_payment_methods: { enabled: true, allow_redirects: "never" },
             // Not confirmed here: an unconfirmed PaymentIntent moves no money (see DESIGN.md).
             confirm: false,
           },
