@@ -11,6 +11,7 @@ import {
   Metric,
   Stats,
   TreatMissingData,
+  type AlarmProps,
   type IMetric,
 } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -54,78 +55,61 @@ export class BillingAlarms extends Construct {
     this.topic = alarmTopic(this);
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
-    const anyAbove0 = (metric: IMetric) => ({
+    const fn = props.function;
+    const queued = (queue: Queue) =>
+      queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: Stats.MAXIMUM });
+    this.alarms = [
+      this.anyAbove0(
+        "FunctionErrors",
+        "A billing invocation failed (see the failure queue and the logs).",
+        fn.metricErrors({ period: PERIOD, statistic: Stats.SUM }),
+      ),
+      this.anyAbove0(
+        "FunctionThrottles",
+        "A billing invocation was throttled: more invocations than the reserved concurrency (reruns piling up?).",
+        fn.metricThrottles({ period: PERIOD, statistic: Stats.SUM }),
+      ),
+      this.anyAbove0(
+        "FailedInvocations",
+        "The failure queue holds failed billing invocations: read them, fix the cause, then purge.",
+        queued(props.failureQueue),
+      ),
+      this.anyAbove0(
+        "UndeliveredSchedules",
+        "EventBridge could not start billing contenders: the schedule's dead letter queue holds the events.",
+        queued(props.scheduleDeadLetterQueue),
+      ),
+      this.anyAbove0(
+        "ChargesInDoubt",
+        "A charge's outcome at Stripe is unknown; it is looked up before any new attempt, but check it.",
+        billingMetric(METRIC.chargesInDoubt, PERIOD),
+      ),
+      this.alarm("BillingStopped", {
+        alarmDescription: `No billing run completed in the last ${props.noRunAlarmMinutes} minutes: renewals are not being charged.`,
+        metric: billingMetric(METRIC.runCompleted, Duration.minutes(props.noRunAlarmMinutes)),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // The heartbeat is emitted only by a run that completes, so silence is the failure.
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+    ];
+  }
+
+  /** Fires on any occurrence within a period. No data means nothing happened: no error, an empty queue. */
+  private anyAbove0(id: string, description: string, metric: IMetric): Alarm {
+    return this.alarm(id, {
+      alarmDescription: description,
       metric,
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
-      // No data means nothing happened: no errors, an empty queue.
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    const fn = props.function;
-    this.alarms = [
-      this.alarm("FunctionErrors", "A billing invocation failed (see the failure queue and the logs).", {
-        ...anyAbove0(fn.metricErrors({ period: PERIOD, statistic: Stats.SUM })),
-      }),
-      this.alarm(
-        "FunctionThrottles",
-        "A billing invocation was throttled: more invocations than the reserved concurrency (reruns piling up?).",
-        { ...anyAbove0(fn.metricThrottles({ period: PERIOD, statistic: Stats.SUM })) },
-      ),
-      this.alarm(
-        "FailedInvocations",
-        "The failure queue holds failed billing invocations: read them, fix the cause, then purge.",
-        {
-          ...anyAbove0(
-            props.failureQueue.metricApproximateNumberOfMessagesVisible({
-              period: PERIOD,
-              statistic: Stats.MAXIMUM,
-            }),
-          ),
-        },
-      ),
-      this.alarm(
-        "UndeliveredSchedules",
-        "EventBridge could not start billing contenders: the schedule's dead letter queue holds the events.",
-        {
-          ...anyAbove0(
-            props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-              period: PERIOD,
-              statistic: Stats.MAXIMUM,
-            }),
-          ),
-        },
-      ),
-      this.alarm(
-        "ChargesInDoubt",
-        "A charge's outcome at Stripe is unknown; it is looked up before any new attempt, but check it.",
-        { ...anyAbove0(billingMetric(METRIC.chargesInDoubt, PERIOD)) },
-      ),
-      this.alarm(
-        "BillingStopped",
-        `No billing run completed in the last ${props.noRunAlarmMinutes} minutes: renewals are not being charged.`,
-        {
-          metric: billingMetric(METRIC.runCompleted, Duration.minutes(props.noRunAlarmMinutes)),
-          threshold: 1,
-          comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          // The heartbeat is only emitted by a run that completes, so silence is the failure.
-          treatMissingData: TreatMissingData.BREACHING,
-        },
-      ),
-    ];
   }
 
-  private alarm(
-    id: string,
-    description: string,
-    props: Omit<ConstructorParameters<typeof Alarm>[2], "alarmDescription">,
-  ): Alarm {
-    const alarm = new Alarm(this, id, {
-      ...props,
-      alarmName: `${Stack.of(this).stackName}-${id}`,
-      alarmDescription: description,
-    });
+  private alarm(id: string, props: AlarmProps): Alarm {
+    const alarm = new Alarm(this, id, { ...props, alarmName: `${Stack.of(this).stackName}-${id}` });
     alarm.addAlarmAction(new SnsAction(this.topic));
     return alarm;
   }
