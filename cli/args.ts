@@ -33,7 +33,7 @@ const GLOBAL: Record<string, OptionSpec> = {
 };
 
 const BY_COMMAND: Record<Command, Record<string, OptionSpec>> = {
-  status: {},
+  status: { list: { type: "string" }, limit: { type: "string" } },
   release: { force: { type: "boolean" }, by: { type: "string" } },
   reconcile: { from: { type: "string" }, to: { type: "string" } },
   "resolve-in-doubt": {

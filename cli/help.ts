@@ -27,8 +27,9 @@ const GENERAL = `ops: operate the lease-billing job
 Usage: npm run ops -- <command> [flags]
 
 Commands:
-  status                     leases (holder, fence, expiry, last run, checkpoint) and counts: due now,
-                             pending, in doubt, declined, needs customer action, quarantined
+  status [--list STATE]      leases (holder, fence, expiry, last run, checkpoint) and counts: due now,
+                             pending, in doubt, declined, needs customer action, quarantined; or the
+                             records in one state
   release --force KEY        break a stuck lease (KEY: billing/shard-N or N); fences the old holder out
   reconcile --from ISO [--to ISO]
                              the ledger's succeeded charges against Stripe's, both ways; exit 1 on mismatch
@@ -42,11 +43,14 @@ Runbook: docs/runbook.md`;
 
 const BY_COMMAND: Record<Exclude<Command, "help">, string> = {
   status: `Usage: ops status [--json]
+       ops status --list STATE [--limit N] [--json]
 
 Each lease: state (held, expired, free, never acquired), holder, fence, expiry, the last run's outcome and
 counts, and the checkpoint of the run in hand. Then counts from the indexes (no table scans):
 due now (subscriptions due index), pending, in doubt, declined with a retry scheduled, declined with no
-retries left, needs customer action, quarantined (charges attention index).`,
+retries left, needs customer action, quarantined (charges attention index).
+--list STATE lists the charge records in one state (pending, in_doubt, declined, needs_customer_action,
+quarantined), oldest update first, with the reason; --limit N (default 50).`,
   release: `Usage: ops release --force KEY [--by NAME]
 
 KEY is a lease key (billing/shard-0) or a shard number (0). Breaks the lease with LeaseClient.forceRelease:

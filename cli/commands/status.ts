@@ -5,12 +5,14 @@
  * per shard, and a scan is the only way to see keys nobody expected (a shard count that was lowered).
  */
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { ChargeRecord } from "../../functions/core/billing/charge-state";
 import type { LeaseSnapshot } from "../../functions/core/lease/lease";
 import { shardLeaseKey } from "../../functions/core/lease/lease";
 import { dueShardKey } from "../../functions/aws/dynamo-billing-store";
 import { CHARGE_TABLE, LEASE_RECORD, SUBSCRIPTION_TABLE } from "../../functions/schema/tables";
+import { stringFlag, UsageError, wholeNumber } from "../args";
 import type { Context } from "../context";
-import { counts as countText, relative, table, when } from "../format";
+import { counts as countText, money, relative, table, when } from "../format";
 
 const DUE_INDEX = SUBSCRIPTION_TABLE.indexes[0].indexName;
 const ATTENTION_INDEX = CHARGE_TABLE.indexes[0].indexName;
@@ -62,7 +64,19 @@ export interface StatusReport {
   readonly counts: StatusCounts;
 }
 
+/** The states the attention index holds, as `--list` takes them. */
+export const ATTENTION_STATES = [
+  "pending",
+  "in_doubt",
+  "declined",
+  "needs_customer_action",
+  "quarantined",
+] as const;
+
 export async function status(ctx: Context): Promise<number> {
+  const list = stringFlag(ctx.flags, "list");
+  if (list !== undefined) return listAttention(ctx, list);
+  if (ctx.flags.limit !== undefined) throw new UsageError("--limit goes with --list STATE");
   const report = await collectStatus(ctx);
   if (ctx.json) {
     ctx.io.stdout(JSON.stringify(report, null, 2));
@@ -131,6 +145,76 @@ export async function status(ctx: Context): Promise<number> {
     ].join("\n"),
   );
   return 0;
+}
+
+/** `status --list STATE`: the records of one attention state, oldest update first, from the index. */
+async function listAttention(ctx: Context, raw: string): Promise<number> {
+  const state = raw.replaceAll("-", "_");
+  if (!(ATTENTION_STATES as readonly string[]).includes(state)) {
+    throw new UsageError(`--list must be one of ${ATTENTION_STATES.join(", ")}, got "${raw}"`);
+  }
+  const limit = wholeNumber("--limit", stringFlag(ctx.flags, "limit"), 1) ?? 50;
+  const [doc, tables] = await Promise.all([ctx.doc(), ctx.tables()]);
+  const items: ChargeRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: tables.charges,
+        IndexName: ATTENTION_INDEX,
+        KeyConditionExpression: "attention = :state",
+        ExpressionAttributeValues: { ":state": state },
+        Limit: limit - items.length,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...((page.Items ?? []) as ChargeRecord[]));
+    start = page.LastEvaluatedKey;
+  } while (start && items.length < limit);
+  const more = start !== undefined;
+  if (ctx.json) {
+    ctx.io.stdout(JSON.stringify({ state, items, more }, null, 2));
+    return 0;
+  }
+  if (items.length === 0) {
+    ctx.io.stdout(`No charge records are ${state}.`);
+    return 0;
+  }
+  ctx.io.stdout(
+    [
+      `${state} charge records, oldest update first${more ? ` (the first ${items.length}; there may be more: raise --limit)` : ""}:`,
+      table(
+        ["subscription", "period start", "updated", "payment intent", "amount", "fence", "detail"],
+        items.map((r) => [
+          r.subscriptionId,
+          r.periodStart,
+          r.updatedAt,
+          r.paymentIntentId,
+          money(r.amount, r.currency),
+          r.fence,
+          detailOf(r),
+        ]),
+      ),
+    ].join("\n"),
+  );
+  return 0;
+}
+
+function detailOf(r: ChargeRecord): string {
+  switch (r.state) {
+    case "in_doubt":
+      return `since ${r.since}: ${r.reason}`;
+    case "quarantined":
+      return `${r.field}: ${r.reason}`;
+    case "declined":
+      return `${r.declineCode ?? r.code}, attempt ${r.attempt}, ${r.retryAt ? `retry at ${r.retryAt}` : "no retries left"}`;
+    case "needs_customer_action":
+      return r.code;
+    case "pending":
+      return `attempt ${r.attempts}, confirm ${r.confirmAttempt}`;
+    case "succeeded":
+      return `settled ${r.settledAt}`;
+  }
 }
 
 export async function collectStatus(ctx: Context): Promise<StatusReport> {

@@ -189,4 +189,24 @@ describe("ops status", () => {
       expect(row(label).slice(0, countColumnEnd)).toMatch(/\d$/);
     }
   });
+
+  it("--list STATE lists the records of one state from the attention index, with the reason", async () => {
+    const quarantined = await ops(["status", "--list", "quarantined", ...tableFlags(tables)]);
+    expect(quarantined.code).toBe(0);
+    expect(quarantined.stdout).toMatch(/^sub_bad_amount\s.*amount: amount must be a whole number/m);
+    expect(quarantined.stdout.split("\n").filter((l) => l.startsWith("sub_"))).toHaveLength(1);
+
+    const inDoubt = json<{ state: string; items: { subscriptionId: string; state: string }[] }>(
+      await ops(["status", "--list", "in-doubt", "--json", ...tableFlags(tables)]),
+    );
+    expect(inDoubt.state).toBe("in_doubt");
+    expect(inDoubt.items.map((i) => [i.subscriptionId, i.state])).toEqual([["sub_doubt", "in_doubt"]]);
+
+    const declined = await ops(["status", "--list", "declined", "--limit", "1", ...tableFlags(tables)]);
+    expect(declined.stdout).toContain("(the first 1; there may be more: raise --limit)");
+
+    const bad = await ops(["status", "--list", "succeeded", ...tableFlags(tables)]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--list must be one of pending, in_doubt, declined");
+  });
 });
