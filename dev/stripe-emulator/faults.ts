@@ -192,8 +192,10 @@ export class FaultInjector {
     return this.pending.reduce((n, p) => n + p.remaining, 0);
   }
 
-  clearInjections(): void {
+  /** Forgets queued one-shot faults and refills the token bucket; the plan stays. */
+  clear(): void {
     this.pending = [];
+    this.setPlan(this.plan);
   }
 
   private takeInjected(path: string, kinds: readonly InjectedFaultKind[]): InjectedFaultKind | null {

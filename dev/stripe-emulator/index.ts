@@ -67,7 +67,7 @@ export interface StripeEmulator {
   now(): number;
   /** Same data as GET /__emulator/state. */
   snapshot(): AdminSnapshot;
-  /** Forgets all objects, idempotency keys, counters and queued one-shot faults; keeps the plan and clock. */
+  /** Forgets all objects, idempotency keys, counters, queued one-shot faults and rate-limit budgets; keeps the plan and clock. */
   reset(): void;
 }
 
@@ -128,7 +128,8 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions = {}): Pro
       store.clear();
       idempotency.clear();
       log.clear();
-      faults.clearInjections();
+      faults.clear();
+      pipeline.resetLimits();
       persist();
     },
   };

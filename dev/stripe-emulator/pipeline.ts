@@ -28,7 +28,12 @@ import type { Json } from "./json";
 import type { RequestLog } from "./request-log";
 import { matchRoute, type ApiResult, type RouteMatch } from "./route";
 import { ROUTES } from "./routes";
+import { searchPaymentIntents } from "./routes/payment-intents";
 import type { Store } from "./store";
+import { TokenBucket } from "./token-bucket";
+
+/** Search has a rate limit of its own, lower than the account's: 20 reads per second. */
+export const SEARCH_REQUESTS_PER_SECOND = 20;
 
 export interface ApiRequest {
   readonly method: string;
@@ -80,12 +85,30 @@ function fromError(error: ApiError): Disposition {
 }
 
 export class Pipeline {
+  private searchLimiter = Pipeline.newSearchLimiter();
+
   constructor(private readonly deps: PipelineDeps) {}
+
+  private static newSearchLimiter(): TokenBucket {
+    return new TokenBucket(SEARCH_REQUESTS_PER_SECOND, SEARCH_REQUESTS_PER_SECOND);
+  }
+
+  /** Refills Search's own rate limit (reset()). */
+  resetLimits(): void {
+    this.searchLimiter = Pipeline.newSearchLimiter();
+  }
 
   async handle(request: ApiRequest): Promise<Disposition> {
     const match = matchRoute(ROUTES, request.method, request.pathname);
     const label = match ? `${request.method} ${match.route.pattern}` : `${request.method} (unrecognized)`;
-    const disposition = await this.process(request, match);
+    let disposition = await this.process(request, match);
+    // Every answer to a POST with a key echoes the key, refusals included.
+    if (disposition.kind === "respond" && request.method === "POST" && request.idempotencyKey !== undefined) {
+      disposition = {
+        ...disposition,
+        headers: { ...disposition.headers, "Idempotency-Key": request.idempotencyKey },
+      };
+    }
     const outcome =
       disposition.kind === "respond"
         ? disposition.status
@@ -102,6 +125,7 @@ export class Pipeline {
     if (account instanceof ApiError) return fromError(account);
     if (!faults.admit(request.pathname)) return fromError(rateLimited());
     if (!match) return fromError(unrecognizedUrl(request.method, request.pathname));
+    if (match.route === searchPaymentIntents && !this.searchLimiter.take()) return fromError(rateLimited());
 
     let params: Params;
     try {
@@ -116,7 +140,6 @@ export class Pipeline {
 
     // Idempotency applies to POST only; on GET the header has no effect.
     const key = request.method === "POST" ? request.idempotencyKey : undefined;
-    const keyHeaders: Record<string, string> = key !== undefined ? { "Idempotency-Key": key } : {};
     const endpoint = `${request.method} ${request.pathname}`;
     if (key !== undefined) {
       if (key.length < 1 || key.length > 255) return fromError(idempotencyKeyLength(key.length));
@@ -129,7 +152,7 @@ export class Pipeline {
         case "other_params":
           return fromError(idempotencyParamsMismatch(key));
         case "replay":
-          return this.replay(request, found.result, keyHeaders);
+          return this.replay(request, found.result);
         case "new":
           break;
       }
@@ -164,14 +187,10 @@ export class Pipeline {
     if (request.method === "POST") this.deps.onCommit();
     if (fault === "timeout") return { kind: "hold", replayed: false };
     if (fault === "drop-after-charge") return { kind: "drop", replayed: false };
-    return respond(result.status, result.body, { ...result.headers, ...keyHeaders });
+    return respond(result.status, result.body, result.headers);
   }
 
-  private async replay(
-    request: ApiRequest,
-    saved: SavedResult,
-    keyHeaders: Record<string, string>,
-  ): Promise<Disposition> {
+  private async replay(request: ApiRequest, saved: SavedResult): Promise<Disposition> {
     const latency = this.deps.faults.latencyMs();
     if (latency > 0) await sleep(latency);
     const fault = this.deps.faults.forExecution(request.pathname, true);
@@ -180,7 +199,7 @@ export class Pipeline {
     return respond(
       saved.status,
       saved.body,
-      { ...saved.headers, ...keyHeaders, "Idempotent-Replayed": "true", "Original-Request": saved.requestId },
+      { ...saved.headers, "Idempotent-Replayed": "true", "Original-Request": saved.requestId },
       true,
     );
   }

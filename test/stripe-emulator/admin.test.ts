@@ -245,6 +245,22 @@ describe("Stripe-shaped answers to bad requests", () => {
     expect(get.headers["idempotency-key"]).toBeUndefined();
   });
 
+  it("every answer to a POST with a key echoes the key, refusals included", async () => {
+    const headers = { ...AUTH, "Idempotency-Key": "k-echo" };
+    const refused = await raw(emulator.url, {
+      method: "POST",
+      path: "/v1/customers",
+      headers,
+      body: "bogus=1",
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers["idempotency-key"]).toBe("k-echo");
+    const created = await raw(emulator.url, { method: "POST", path: "/v1/customers", headers, body: "" });
+    expect(created.status).toBe(200);
+    expect(created.headers["idempotency-key"]).toBe("k-echo");
+    expect(created.headers["stripe-version"]).toBe(PINNED_API_VERSION);
+  });
+
   it("curl-style expand[] and created as a hash or an exact value work", async () => {
     const pi = await charge();
     const expanded = await raw(emulator.url, {
@@ -310,6 +326,19 @@ describe("Search is eventually consistent, on the emulator clock", () => {
     frozen.advanceClock(5_000);
     expect((await client.paymentIntents.search({ query: succeeded })).data.map((p) => p.id)).toEqual([pi.id]);
     await frozen.stop();
+  });
+
+  it("has its own rate limit of 20 requests per second", async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, () => stripe.paymentIntents.search({ query: "status:'succeeded'" })),
+    );
+    const limited = results.filter(
+      (r) => r.status === "rejected" && r.reason instanceof Stripe.errors.StripeRateLimitError,
+    );
+    expect(limited.length).toBeGreaterThan(0);
+    expect(results.length - limited.length).toBeGreaterThanOrEqual(20);
+    // Other endpoints are not affected.
+    await expect(stripe.paymentIntents.list()).resolves.toMatchObject({ object: "list" });
   });
 
   it("pages with next_page, supports OR, numeric comparisons, negation, and refuses unknown fields", async () => {
