@@ -1,0 +1,298 @@
+/**
+ * A cluster: the infrastructure, the function's environment, contender processes fired in rounds (one
+ * round = one EventBridge schedule tick with several targets), and a timeline of everything that
+ * happened. The local runner (dev/local-run) and the chaos suite build on it.
+ *
+ *   const cluster = await Cluster.start({ shardCount: 1, lease: { leaseMs: 5000, renewMs: 1500, marginMs: 1500 } });
+ *   const round = cluster.fireRound({ contenders: 3, budgetMs: 60_000 });
+ *   await round.settled;
+ *   const report = await cluster.checkInvariants(round.asOf);
+ *   await cluster.stop();
+ */
+import { randomUUID } from "node:crypto";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { dueShardKey } from "../../functions/aws/dynamo-billing-store";
+import {
+  checkInvariants,
+  fetchProviderRecord,
+  type InvariantReport,
+  type ProviderRecord,
+} from "../invariants";
+import {
+  spawnContender,
+  type ContenderExit,
+  type ContenderProcess,
+  type FunctionEnvironment,
+  type LeaseSettings,
+} from "./contenders";
+import {
+  startInfrastructure,
+  type FaultPlan,
+  type Infrastructure,
+  type InfrastructureOptions,
+} from "./infrastructure";
+import type { ParsedLine } from "./log-lines";
+import { Shutdown } from "./shutdown";
+import { Timeline } from "./timeline";
+
+export interface ClusterOptions {
+  readonly shardCount: number;
+  readonly lease: LeaseSettings;
+  readonly stripeFaults?: FaultPlan;
+  readonly stripeSeed?: number;
+  readonly tablePrefix?: string;
+  /** The function's other settings (rate limit, concurrency, margins); see FunctionEnvironment. */
+  readonly functionSettings?: Partial<
+    Omit<
+      FunctionEnvironment,
+      "dynamoEndpoint" | "tables" | "stripeUrl" | "stripeKey" | "shardCount" | "lease"
+    >
+  >;
+  readonly log?: (message: string) => void;
+  /** Clean-up registry to join (the runner's), so Ctrl-C takes the cluster down. */
+  readonly shutdown?: Shutdown;
+}
+
+export interface RoundOptions {
+  readonly contenders: number;
+  readonly budgetMs: number;
+  /** The schedule's time (the event's `time`); default now, to the second. */
+  readonly asOf?: string;
+  /** Per contender (by index): its clock skew in ms. */
+  readonly clockOffsetsMs?: readonly number[];
+  /** Labels; default `c1..cN` in round 1 and `r<round>.c<i>` after. */
+  readonly labels?: readonly string[];
+  readonly hardTimeoutGraceMs?: number;
+}
+
+export interface Round {
+  readonly round: number;
+  readonly asOf: string;
+  readonly event: ScheduledEvent;
+  readonly processes: readonly ContenderProcess[];
+  /** Every contender of the round has exited. */
+  readonly settled: Promise<ContenderExit[]>;
+}
+
+export interface ScheduledEvent {
+  readonly version: "0";
+  readonly id: string;
+  readonly "detail-type": "Scheduled Event";
+  readonly source: "aws.events";
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: Record<string, never>;
+}
+
+/** EventBridge's scheduled event, as each of the schedule's targets receives it. */
+export function scheduledEvent(time: Date = new Date()): ScheduledEvent {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    account: "000000000000",
+    time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region: "us-east-1",
+    resources: ["arn:aws:events:us-east-1:000000000000:rule/lease-billing-schedule"],
+    detail: {},
+  };
+}
+
+export type ClusterLineListener = (process: ContenderProcess, line: ParsedLine, atMs: number) => void;
+
+export class Cluster {
+  readonly timeline = new Timeline();
+  readonly processes: ContenderProcess[] = [];
+  readonly rounds: Round[] = [];
+  private readonly listeners = new Set<ClusterLineListener>();
+  private readonly shutdown: Shutdown;
+  private stopped = false;
+
+  private constructor(
+    readonly infra: Infrastructure,
+    readonly env: FunctionEnvironment,
+    shutdown: Shutdown,
+  ) {
+    this.shutdown = shutdown;
+  }
+
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const shutdown = options.shutdown ?? new Shutdown();
+    const infraOptions: InfrastructureOptions = {
+      ...(options.tablePrefix !== undefined && { tablePrefix: options.tablePrefix }),
+      stripe: {
+        ...(options.stripeSeed !== undefined && { seed: options.stripeSeed }),
+        ...(options.stripeFaults && { faults: options.stripeFaults }),
+      },
+      ...(options.log && { log: options.log }),
+    };
+    const infra = await startInfrastructure(infraOptions);
+    const env: FunctionEnvironment = {
+      dynamoEndpoint: infra.dynamo.endpoint,
+      tables: infra.tables,
+      stripeUrl: infra.stripe.url,
+      stripeKey: infra.stripeKey,
+      shardCount: options.shardCount,
+      lease: options.lease,
+      ...options.functionSettings,
+    };
+    const cluster = new Cluster(infra, env, shutdown);
+    shutdown.add("cluster", () => cluster.stop());
+    return cluster;
+  }
+
+  /** Every parsed line of every contender; returns a function that removes the listener. */
+  onLine(listener: ClusterLineListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Fires one schedule tick: `contenders` invocations of the handler at once, each its own process. */
+  fireRound(options: RoundOptions): Round {
+    if (this.stopped) throw new Error("the cluster is stopped");
+    const round = this.rounds.length + 1;
+    const time = options.asOf ? new Date(options.asOf) : new Date();
+    const event = scheduledEvent(time);
+    const asOf = new Date(event.time).toISOString();
+    this.timeline.record({ at: this.timeline.now(), kind: "round", round, asOf });
+    const processes: ContenderProcess[] = [];
+    for (let i = 0; i < options.contenders; i++) {
+      const label = options.labels?.[i] ?? (round === 1 ? `c${i + 1}` : `r${round}.c${i + 1}`);
+      const clockOffsetMs = options.clockOffsetsMs?.[i] ?? 0;
+      const p = spawnContender(
+        this.env,
+        {
+          label,
+          round,
+          event,
+          budgetMs: options.budgetMs,
+          clockOffsetMs,
+          ...(options.hardTimeoutGraceMs !== undefined && { hardTimeoutGraceMs: options.hardTimeoutGraceMs }),
+        },
+        () => this.timeline.now(),
+      );
+      this.timeline.nameOwner(p.requestId, label);
+      this.timeline.record({
+        at: this.timeline.now(),
+        kind: "spawn",
+        contender: label,
+        round,
+        pid: p.pid,
+        requestId: p.requestId,
+        clockOffsetMs,
+      });
+      p.onLine((line, at) => this.route(p, line, at));
+      processes.push(p);
+      this.processes.push(p);
+    }
+    const settled = Promise.all(
+      processes.map((p) =>
+        p.exited.then((exit) => {
+          this.timeline.record({
+            at: this.timeline.now(),
+            kind: "exit",
+            contender: p.label,
+            code: exit.code,
+            signal: exit.signal,
+            timedOut: exit.timedOut,
+          });
+          return exit;
+        }),
+      ),
+    );
+    const result: Round = { round, asOf, event, processes, settled };
+    this.rounds.push(result);
+    return result;
+  }
+
+  private route(p: ContenderProcess, line: ParsedLine, at: number): void {
+    if (line.kind === "run-event") {
+      if (typeof line.line.owner === "string") this.timeline.nameOwner(line.line.owner, p.label);
+      this.timeline.record({ at, kind: "event", contender: p.label, event: line.event });
+    } else if (line.kind === "run-finished") {
+      this.timeline.record({ at, kind: "finished", contender: p.label, finished: line.finished });
+    } else if (line.kind === "run-failed") {
+      this.timeline.record({ at, kind: "failed", contender: p.label, error: line.error });
+    } else if (line.kind === "contender" && line.phase === "error") {
+      this.timeline.record({ at, kind: "failed", contender: p.label, error: line.data.error ?? "error" });
+    }
+    for (const listener of this.listeners) listener(p, line, at);
+  }
+
+  /** Contenders still running (or paused). */
+  running(): ContenderProcess[] {
+    return this.processes.filter((p) => p.status !== "exited");
+  }
+
+  /** Subscriptions still due at `asOf` (what the due index holds), over every shard. */
+  async dueLeft(asOf: string): Promise<number> {
+    let total = 0;
+    for (let shard = 0; shard < this.env.shardCount; shard++) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.infra.doc.send(
+          new QueryCommand({
+            TableName: this.infra.tables.subscriptions,
+            IndexName: "due",
+            KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
+            ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+            Select: "COUNT",
+            ExclusiveStartKey: start,
+          }),
+        );
+        total += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    return total;
+  }
+
+  /** The emulator's record: PaymentIntents with status and metadata, and request counts. */
+  async providerRecord(): Promise<ProviderRecord & { requestCounts?: unknown }> {
+    return fetchProviderRecord(this.infra.stripe.url) as Promise<
+      ProviderRecord & { requestCounts?: unknown }
+    >;
+  }
+
+  /** DESIGN.md's invariants, checked by dev/invariants.ts against the tables and the emulator's record. */
+  async checkInvariants(asOf: string): Promise<InvariantReport> {
+    return checkInvariants(this.infra.doc, this.infra.tables, await this.providerRecord(), asOf);
+  }
+
+  /** SIGKILLs every contender still running (continuing paused ones first) and waits for them to exit. */
+  async killAll(reason = "shutdown"): Promise<void> {
+    const alive = this.running();
+    for (const p of alive) {
+      if (p.signal("SIGKILL")) {
+        this.timeline.record({
+          at: this.timeline.now(),
+          kind: "signal",
+          contender: p.label,
+          signal: "SIGKILL",
+          reason,
+        });
+      }
+      p.signal("SIGCONT");
+    }
+    await Promise.race([
+      Promise.all(alive.map((p) => p.exited)),
+      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+    ]);
+  }
+
+  /** Kills what runs and stops the infrastructure. Safe to call more than once. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.killAll();
+    await this.infra.stop();
+  }
+
+  /** The clean-up registry the cluster is part of. */
+  get cleanup(): Shutdown {
+    return this.shutdown;
+  }
+}

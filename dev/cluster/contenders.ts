@@ -1,0 +1,252 @@
+/**
+ * Contender processes: each one a separate Node process running the real Lambda handler once
+ * (dev/cluster/contender-process.ts), the way EventBridge starts one invocation per target. The parent
+ * reads each child's log stream as typed lines, and can kill, pause and resume it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { dirname, resolve } from "node:path";
+import type { TableNames } from "../../functions/schema/tables";
+import { lineSplitter, parseLine, type ParsedLine, type RunFinished } from "./log-lines";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const ENTRY = resolve(REPO_ROOT, "dev", "cluster", "contender-process.ts");
+
+/** Lease timings as the function reads them (LEASE_*_MS). */
+export interface LeaseSettings {
+  readonly leaseMs: number;
+  readonly renewMs: number;
+  readonly marginMs: number;
+}
+
+/** Where and how every contender of a cluster runs: the function's environment, minus per-invocation bits. */
+export interface FunctionEnvironment {
+  readonly dynamoEndpoint: string;
+  readonly tables: TableNames;
+  readonly stripeUrl: string;
+  readonly stripeKey: string;
+  readonly shardCount: number;
+  readonly lease: LeaseSettings;
+  /** Client-side Stripe rate limit per contender (STRIPE_MAX_REQUESTS_PER_SECOND). */
+  readonly stripeRequestsPerSecond?: number;
+  readonly stripeTimeoutMs?: number;
+  readonly concurrency?: number;
+  readonly stopClaimingMarginMs?: number;
+  readonly standbyPollMs?: number;
+  /** Anything else to set (or, with undefined, to remove) in the child's environment. */
+  readonly extra?: Record<string, string | undefined>;
+}
+
+export interface ContenderSpec {
+  /** A short name for views and reports: "c1", "r2.c3". */
+  readonly label: string;
+  readonly round: number;
+  readonly event: unknown;
+  /** The invocation's time budget (the Lambda timeout); getRemainingTimeInMillis counts down from it. */
+  readonly budgetMs: number;
+  /** Skews the child's Date.now by this much. */
+  readonly clockOffsetMs?: number;
+  readonly requestId?: string;
+  /** SIGKILL the process this long after its budget ran out, as Lambda ends a timed-out invocation. */
+  readonly hardTimeoutGraceMs?: number;
+}
+
+export interface ContenderExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Killed by the hard timeout (its budget plus grace), as Lambda would. */
+  readonly timedOut: boolean;
+}
+
+export type ContenderStatus = "starting" | "running" | "paused" | "exited";
+
+export interface ContenderProcess {
+  readonly label: string;
+  readonly round: number;
+  readonly requestId: string;
+  readonly pid: number;
+  readonly status: ContenderStatus;
+  /** The handler's owner id (`<requestId>/<suffix>`), known from its first log line. */
+  readonly owner: string | null;
+  /** The handler's return value, if it returned. */
+  readonly result: unknown;
+  readonly finished: RunFinished | null;
+  readonly error: string | null;
+  /** The last lines of plain text output (stack traces and such), for diagnosis. */
+  readonly textTail: readonly string[];
+  readonly exited: Promise<ContenderExit>;
+  /** Registers a listener for every parsed line; returns a function that removes it. */
+  onLine(listener: (line: ParsedLine, atMs: number) => void): () => void;
+  /** Sends a signal; false if the process is gone. Prefer dev/cluster/signals.ts, which records it. */
+  signal(signal: "SIGKILL" | "SIGSTOP" | "SIGCONT" | "SIGTERM"): boolean;
+}
+
+export function functionEnv(env: FunctionEnvironment): Record<string, string> {
+  const url = new URL(env.stripeUrl);
+  const vars: Record<string, string | undefined> = {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    DYNAMODB_ENDPOINT: env.dynamoEndpoint,
+    LEASE_TABLE_NAME: env.tables.leases,
+    SUBSCRIPTIONS_TABLE_NAME: env.tables.subscriptions,
+    CHARGES_TABLE_NAME: env.tables.charges,
+    STRIPE_SECRET_KEY: env.stripeKey,
+    STRIPE_API_HOST: url.hostname,
+    STRIPE_API_PORT: url.port,
+    STRIPE_API_PROTOCOL: url.protocol.replace(":", ""),
+    SHARD_COUNT: String(env.shardCount),
+    LEASE_DURATION_MS: String(env.lease.leaseMs),
+    LEASE_RENEW_INTERVAL_MS: String(env.lease.renewMs),
+    LEASE_SAFETY_MARGIN_MS: String(env.lease.marginMs),
+    STRIPE_MAX_REQUESTS_PER_SECOND: optional(env.stripeRequestsPerSecond),
+    STRIPE_TIMEOUT_MS: optional(env.stripeTimeoutMs),
+    BILLING_CONCURRENCY: optional(env.concurrency),
+    STOP_CLAIMING_MARGIN_MS: optional(env.stopClaimingMarginMs),
+    STANDBY_POLL_MS: optional(env.standbyPollMs),
+    // Every run event is a log line; routine ones (settled charges, renewals) are at DEBUG.
+    LOG_LEVEL: "DEBUG",
+    POWERTOOLS_SERVICE_NAME: "lease-billing",
+    POWERTOOLS_METRICS_NAMESPACE: "LeaseBilling",
+    ...env.extra,
+  };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(vars)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function optional(value: number | undefined): string | undefined {
+  return value === undefined ? undefined : String(value);
+}
+
+/** The parent's environment, minus what would change the child's logging or AWS identity. */
+function baseEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    // POWERTOOLS_DEV pretty-prints logs over several lines; real AWS credentials have no business here.
+    if (k === "POWERTOOLS_DEV" || k.startsWith("AWS_") || k.startsWith("STRIPE_")) continue;
+    if (k === "NODE_OPTIONS" || k === "LOG_LEVEL" || k === "POWERTOOLS_LOG_LEVEL") continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export function spawnContender(
+  env: FunctionEnvironment,
+  spec: ContenderSpec,
+  clock: () => number = () => performance.now(),
+): ContenderProcess {
+  const requestId = spec.requestId ?? `${spec.label}-${randomUUID()}`;
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+    cwd: REPO_ROOT,
+    env: {
+      ...baseEnv(),
+      ...functionEnv(env),
+      CONTENDER_EVENT: JSON.stringify(spec.event),
+      CONTENDER_REQUEST_ID: requestId,
+      CONTENDER_BUDGET_MS: String(spec.budgetMs),
+      CLOCK_OFFSET_MS: String(spec.clockOffsetMs ?? 0),
+    },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  if (child.pid === undefined) throw new Error(`could not start contender ${spec.label}`);
+
+  const listeners = new Set<(line: ParsedLine, atMs: number) => void>();
+  const textTail: string[] = [];
+  const state = {
+    status: "starting" as ContenderStatus,
+    owner: null as string | null,
+    result: undefined as unknown,
+    finished: null as RunFinished | null,
+    error: null as string | null,
+  };
+  const handle = (raw: string) => {
+    const parsed = parseLine(raw);
+    const at = clock();
+    if (parsed.kind === "text") {
+      textTail.push(parsed.text);
+      if (textTail.length > 40) textTail.shift();
+    } else if (parsed.kind === "contender") {
+      if (parsed.phase === "started" && state.status === "starting") state.status = "running";
+      if (parsed.phase === "result") state.result = parsed.data.result;
+      if (parsed.phase === "error") state.error = parsed.data.error ?? "unknown error";
+    } else if (parsed.kind === "run-finished") {
+      state.finished = parsed.finished;
+    } else if (parsed.kind === "run-failed") {
+      state.error = parsed.error;
+    }
+    if (
+      state.owner === null &&
+      (parsed.kind === "run-event" || parsed.kind === "log" || parsed.kind === "run-finished") &&
+      typeof parsed.line.owner === "string"
+    ) {
+      state.owner = parsed.line.owner;
+    }
+    for (const listener of listeners) listener(parsed, at);
+  };
+  const out = lineSplitter(handle);
+  const err = lineSplitter(handle);
+  child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
+  child.stdin?.on("error", () => undefined); // the child may be gone before we close it
+
+  let timedOut = false;
+  const hardTimeout = setTimeout(
+    () => {
+      timedOut = true;
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+    },
+    spec.budgetMs + (spec.hardTimeoutGraceMs ?? 5_000),
+  );
+  hardTimeout.unref();
+
+  const exited = new Promise<ContenderExit>((resolveExit) => {
+    child.once("close", (code, signal) => {
+      clearTimeout(hardTimeout);
+      out.end();
+      err.end();
+      state.status = "exited";
+      child.stdin?.destroy();
+      resolveExit({ code, signal, timedOut });
+    });
+  });
+
+  return {
+    label: spec.label,
+    round: spec.round,
+    requestId,
+    pid: child.pid,
+    get status() {
+      return state.status;
+    },
+    get owner() {
+      return state.owner;
+    },
+    get result() {
+      return state.result;
+    },
+    get finished() {
+      return state.finished;
+    },
+    get error() {
+      return state.error;
+    },
+    textTail,
+    exited,
+    onLine(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    signal(signal) {
+      if (state.status === "exited" || child.exitCode !== null || child.signalCode !== null) return false;
+      const sent = child.kill(signal);
+      if (sent && signal === "SIGSTOP") state.status = "paused";
+      if (sent && signal === "SIGCONT" && state.status === "paused") state.status = "running";
+      return sent;
+    },
+  };
+}
