@@ -16,8 +16,11 @@ const KEY = "sk_test_bundleInvoke";
 const AS_OF = "2026-11-23T12:00:00.000Z";
 let tables: TestTables;
 let emulator: StripeEmulator;
+let handlerFile: string;
 
 beforeAll(async () => {
+  // Synthesis bundles with esbuild: tens of seconds on a busy machine.
+  ({ handlerFile } = await synthesizeBundle());
   [tables, emulator] = await Promise.all([createTestTables("bundle"), startStripeEmulator()]);
   await seedSubscriptions(
     tables.doc,
@@ -60,29 +63,32 @@ function invoke(
   });
 }
 
-it("three processes invoking the synthesized bundle bill every due subscription exactly once", async () => {
-  const { handlerFile } = await synthesizeBundle();
-  const url = new URL(emulator.url);
-  const env = {
-    AWS_REGION: "us-east-1",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    LEASE_TABLE_NAME: tables.names.leases,
-    SUBSCRIPTIONS_TABLE_NAME: tables.names.subscriptions,
-    CHARGES_TABLE_NAME: tables.names.charges,
-    DYNAMODB_ENDPOINT: tables.endpoint,
-    STRIPE_SECRET_KEY: KEY,
-    STRIPE_API_HOST: url.hostname,
-    STRIPE_API_PORT: url.port,
-    STRIPE_API_PROTOCOL: "http",
-    STOP_CLAIMING_MARGIN_MS: "5000",
-    STANDBY_POLL_MS: "200",
-  };
-  const results = await Promise.all(["a", "b", "c"].map((id) => invoke(handlerFile, env, `bundle-${id}`)));
+it(
+  "three processes invoking the synthesized bundle bill every due subscription exactly once",
+  { timeout: 180_000 },
+  async () => {
+    const url = new URL(emulator.url);
+    const env = {
+      AWS_REGION: "us-east-1",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      LEASE_TABLE_NAME: tables.names.leases,
+      SUBSCRIPTIONS_TABLE_NAME: tables.names.subscriptions,
+      CHARGES_TABLE_NAME: tables.names.charges,
+      DYNAMODB_ENDPOINT: tables.endpoint,
+      STRIPE_SECRET_KEY: KEY,
+      STRIPE_API_HOST: url.hostname,
+      STRIPE_API_PORT: url.port,
+      STRIPE_API_PROTOCOL: "http",
+      STOP_CLAIMING_MARGIN_MS: "5000",
+      STANDBY_POLL_MS: "200",
+    };
+    const results = await Promise.all(["a", "b", "c"].map((id) => invoke(handlerFile, env, `bundle-${id}`)));
 
-  expect(results.every((r) => r.status === "ok")).toBe(true);
-  const led = results.filter((r) => (r.led as unknown[]).length > 0);
-  expect(led).toHaveLength(1);
-  const invariants = await checkInvariants(tables.doc, tables.names, emulator.snapshot(), AS_OF);
-  expect(invariants.violations).toEqual([]);
-  expect(invariants.counts.providerSucceeded).toBe(40);
-});
+    expect(results.every((r) => r.status === "ok")).toBe(true);
+    const led = results.filter((r) => (r.led as unknown[]).length > 0);
+    expect(led).toHaveLength(1);
+    const invariants = await checkInvariants(tables.doc, tables.names, emulator.snapshot(), AS_OF);
+    expect(invariants.violations).toEqual([]);
+    expect(invariants.counts.providerSucceeded).toBe(40);
+  },
+);
