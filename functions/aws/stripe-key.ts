@@ -24,7 +24,23 @@ export async function stripeApiKey(
 }
 
 async function fetchSecret(secretId: string, client: SecretsManagerClient): Promise<string> {
-  const result = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  let result;
+  try {
+    result = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  } catch (error) {
+    // The stack creates the secret empty; until an operator puts the key in, there is no AWSCURRENT.
+    if (
+      error instanceof Error &&
+      error.name === "ResourceNotFoundException" &&
+      /AWSCURRENT/.test(error.message)
+    ) {
+      throw new Error(
+        `The Stripe secret ${secretId} has no value yet. Put the key in: aws secretsmanager put-secret-value ` +
+          `--secret-id ${secretId} --secret-string sk_live_... (see docs/deploy.md)`,
+      );
+    }
+    throw error;
+  }
   const text = result.SecretString?.trim() ?? "";
   // Either the bare key, or JSON with an apiKey field (what the console's key/value editor writes).
   const key = text.startsWith("{") ? String((JSON.parse(text) as { apiKey?: unknown }).apiKey ?? "") : text;
