@@ -110,8 +110,11 @@ export function confirm(
       ctx,
     );
   }
-  if (options.allowed !== undefined) pi.allowedPaymentMethodTypes = options.allowed;
-  if (options.excluded !== undefined) pi.excludedPaymentMethodTypes = options.excluded;
+  // Types given on confirm replace the PaymentIntent's, once the confirmation is accepted.
+  const types = {
+    allowedPaymentMethodTypes: options.allowed ?? pi.allowedPaymentMethodTypes,
+    excludedPaymentMethodTypes: options.excluded ?? pi.excludedPaymentMethodTypes,
+  };
   const pm =
     options.paymentMethod !== undefined
       ? resolvePaymentMethod(ctx, options.paymentMethod, "payment_method")
@@ -125,9 +128,9 @@ export function confirm(
     );
   }
   checkOwnership(pi, pm);
-  if (!paymentMethodTypes(pi).includes("card")) {
+  if (!paymentMethodTypes(types).includes("card")) {
     throw invalidRequest(
-      `The PaymentMethod provided (card) is not allowed for this PaymentIntent. Allowed payment method types: ${paymentMethodTypes(pi).join(", ") || "none"}.`,
+      `The PaymentMethod provided (card) is not allowed for this PaymentIntent. Allowed payment method types: ${paymentMethodTypes(types).join(", ") || "none"}.`,
       { param: "payment_method", code: "payment_intent_incompatible_payment_method" },
     );
   }
@@ -144,6 +147,7 @@ export function confirm(
     );
   }
 
+  Object.assign(pi, types);
   pi.paymentMethod = pm.id;
   pi.confirmations += 1;
   recordKey(pi, ctx.idempotencyKey);

@@ -249,7 +249,9 @@ function nextAction(pi: PaymentIntentRecord): Json {
  * The payment method types the PaymentIntent can be paid with. The emulator has cards only, so this is
  * `card` unless `allowed_payment_method_types` leaves cards out or `excluded_payment_method_types` excludes them.
  */
-export function paymentMethodTypes(pi: PaymentIntentRecord): string[] {
+export function paymentMethodTypes(
+  pi: Pick<PaymentIntentRecord, "allowedPaymentMethodTypes" | "excludedPaymentMethodTypes">,
+): string[] {
   const allowed = pi.allowedPaymentMethodTypes === null || pi.allowedPaymentMethodTypes.includes("card");
   const excluded = pi.excludedPaymentMethodTypes?.includes("card") ?? false;
   return allowed && !excluded ? ["card"] : [];

@@ -261,6 +261,23 @@ describe("Stripe-shaped answers to bad requests", () => {
     expect(created.headers["stripe-version"]).toBe(PINNED_API_VERSION);
   });
 
+  it("a confirmation whose allowed types leave cards out is refused and changes nothing", async () => {
+    const pi = await stripe.paymentIntents.create({
+      amount: 1000,
+      currency: "eur",
+      payment_method: "pm_card_visa",
+      allowed_payment_method_types: ["card"],
+    });
+    const error = await stripe.paymentIntents
+      .confirm(pi.id, { off_session: true, allowed_payment_method_types: ["ideal"] })
+      .catch((e: Stripe.errors.StripeError) => e);
+    expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect((error as Stripe.errors.StripeError).code).toBe("payment_intent_incompatible_payment_method");
+    const after = await stripe.paymentIntents.retrieve(pi.id);
+    expect(after.allowed_payment_method_types).toEqual(["card"]);
+    expect(after.status).toBe("requires_confirmation");
+  });
+
   it("curl-style expand[] and created as a hash or an exact value work", async () => {
     const pi = await charge();
     const expanded = await raw(emulator.url, {

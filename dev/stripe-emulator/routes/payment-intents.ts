@@ -192,6 +192,8 @@ export const confirmPaymentIntent = defineRoute({
       offSession: readOffSession(r) ?? false,
       returnUrl: r.optionalString("return_url"),
       paymentMethod: r.optionalString("payment_method"),
+      allowed: r.stringList("allowed_payment_method_types"),
+      excluded: r.stringList("excluded_payment_method_types"),
       expand: readExpand(r, EXPANDABLE),
     };
     r.ignore(
