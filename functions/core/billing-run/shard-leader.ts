@@ -264,7 +264,8 @@ export async function leadShard(
   const lost = heartbeat.lost || fencedOut;
   // Complete only when nothing due is left: charges left in doubt or rate limited make the run partial,
   // so a standby (or the next rerun at the same asOf) takes over and tries them again.
-  if (!lost && stopReason === null && leftDue.size > 0) stopReason = `${leftDue.size} left due (in doubt or rate limited)`;
+  if (!lost && stopReason === null && leftDue.size > 0)
+    stopReason = `${leftDue.size} left due (in doubt or rate limited)`;
   const outcome = lost ? "lost" : stopReason === null ? "complete" : "partial";
   if (!lost) {
     const released = await deps.lease.release(heartbeat.current, {
