@@ -69,17 +69,20 @@ Dates: 2026-11-01 (midnight UTC) or 2026-11-01T00:00:00Z (a time zone is require
   "resolve-in-doubt": `Usage: ops resolve-in-doubt [--subscription ID ...] [--wait SECONDS] [--dry-run] [--json]
 
 Finds the in-doubt charges (attention index), then runs the billing run restricted to those subscriptions:
-it takes each shard's lease like any invocation (standing by up to --wait seconds, default 120, while a
-live run holds it), retrieves each PaymentIntent and settles the record with fenced writes. One period per
-subscription: nothing beyond the in-doubt period is billed. Reports what each became; exit 1 if any is
-still in doubt. --dry-run only asks Stripe and says what each would become.`,
+it takes each shard's lease like any invocation (standing by while a live run holds it), retrieves each
+PaymentIntent and settles the record with fenced writes. It gives up after --wait seconds in all (default
+120, standing by included). One period per subscription: nothing beyond the in-doubt period is billed.
+Reports what each became; exit 1 if any is still in doubt. --dry-run only asks Stripe and says what each
+would become.`,
   rerun: `Usage: ops rerun [--as-of ISO] [--subscription ID ...] [--max-charges N] [--shard N ...]
                  [--reason TEXT] [--execute | --no-dry-run] [--local [--wait SECONDS]] [--json]
 
 Builds a rerun event ({"action":"rerun", ...}), validates it with the function's own parser, and invokes
 the deployed function (--function NAME or BILLING_FUNCTION_NAME; Lambda Invoke, request-response).
 Dry run unless --execute (or --no-dry-run): a dry run reports what would be charged and changes nothing.
---local runs the handler in this process against --endpoint and the Stripe emulator instead.`,
+--local runs the handler in this process against --endpoint and the Stripe emulator instead, with
+--wait SECONDS as the invocation's time budget (default 300). Exit 1 if a shard the run led did not
+finish (charges left in doubt, out of time, lease lost).`,
 };
 
 export function helpText(command: Command | null): string {

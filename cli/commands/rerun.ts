@@ -103,7 +103,9 @@ export async function rerun(ctx: Context): Promise<number> {
   } else {
     ctx.io.stdout(describeResult(event, target, result));
   }
-  return 0;
+  // A shard this run led but did not finish (charges left in doubt, out of time, lease lost) needs a look.
+  const led = (result as Partial<RunResult> | null)?.led ?? [];
+  return led.some((shard) => shard.outcome !== "complete") ? 1 : 0;
 }
 
 async function invokeRemotely(
@@ -264,6 +266,11 @@ function describeResult(event: RerunEvent, target: string, result: unknown): str
         (r.led ?? []).map((s) => [s.shard, s.fence, s.outcome, s.stopReason, s.leftDue, countText(s.tally)]),
       ),
       ...(r.stoodBy ?? []).map((s) => `shard ${s.shard}: stood by (${s.reason})`),
+      ...((r.led ?? []).some((s) => s.outcome !== "complete")
+        ? [
+            "Not everything due was finished: see ops status, and docs/runbook.md (BillingStopped, Charges in doubt).",
+          ]
+        : []),
       `Charged: ${charged.length > 0 ? charged.join(", ") : "nothing"}. Totals: ${countText(r.tally)}`,
     ].join("\n");
   }

@@ -100,6 +100,24 @@ describe("ops rerun --local", () => {
   });
 });
 
+describe("ops rerun --local, a run that leaves work", () => {
+  it("exits 1 and says so when a shard it led did not finish (a charge left in doubt)", async () => {
+    await seedSubscriptions(tables.doc, tables.names, stripeClient(TEST_API_KEY, emulator.url), [
+      due("sub_three"),
+    ]);
+    emulator.injectNext({ kind: "drop-after-charge", path: "^/v1/payment_intents/[^/]+/confirm$", count: 3 });
+    const result = await ops(
+      ["rerun", "--local", "--execute", "--subscription", "sub_three", ...localFlags(tables, emulator.url)],
+      ENV,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^\s+0\s+\d+\s+partial\s+1 left due/m);
+    expect(result.stdout).toContain("Not everything due was finished");
+    const charges = await scanAll(tables.doc, tables.names.charges);
+    expect(charges.find((c) => c.subscriptionId === "sub_three")?.state).toBe("in_doubt");
+  });
+});
+
 describe("ops rerun against the deployed function", () => {
   let server: Server;
   const received: { path: string; body: unknown }[] = [];

@@ -85,7 +85,10 @@ describe("usage errors exit 2 and name what is wrong", () => {
       "--from (2026-11-02T00:00:00.000Z) is after --to (2026-11-01T00:00:00.000Z)",
     );
 
-    const badTo = await ops(["reconcile", "--from", "2026-11-01", "--to", "soon", ...tableFlags(tables)], env);
+    const badTo = await ops(
+      ["reconcile", "--from", "2026-11-01", "--to", "soon", ...tableFlags(tables)],
+      env,
+    );
     expect(badTo.code).toBe(2);
     expect(badTo.stderr).toContain('--to: "soon" is not a date');
   });
@@ -107,7 +110,9 @@ describe("usage errors exit 2 and name what is wrong", () => {
     stubNoAws();
     const noTables = await ops(["status"], {});
     expect(noTables.code).toBe(2);
-    expect(noTables.stderr).toContain("no table names: pass --leases-table, --subscriptions-table, --charges-table");
+    expect(noTables.stderr).toContain(
+      "no table names: pass --leases-table, --subscriptions-table, --charges-table",
+    );
     expect(noTables.stderr).toContain("--function NAME");
 
     const names = ["--leases-table", "L", "--subscriptions-table", "S", "--charges-table", "C"];
