@@ -162,6 +162,13 @@ export function renderTimelineSvg(timeline: Timeline, leaseMs?: number): string 
     parts.push(
       `<rect class="lease end-${esc(i.end)}" data-contender="${esc(i.contender)}" data-shard="${i.shard}" data-fence="${i.fence}" data-end="${esc(i.end)}" data-from="${i.from}" data-to="${to}" x="${x(i.from).toFixed(1)}" y="${y + BAR_TOP}" width="${w.toFixed(1)}" height="${BAR_HEIGHT}" rx="3" fill="${fenceColor(i.fence)}" data-tip="${esc(tip)}"/>`,
     );
+    // Still "holding" past the lease's expiry: the holder only believed it led (a pause, a stall).
+    if (i.expiredAt !== null && to - i.expiredAt > 250) {
+      const from = Math.max(i.from, i.expiredAt);
+      parts.push(
+        `<rect class="stale" data-contender="${esc(i.contender)}" data-shard="${i.shard}" data-fence="${i.fence}" x="${x(from).toFixed(1)}" y="${y + BAR_TOP}" width="${Math.max(1, x(to) - x(from)).toFixed(1)}" height="${BAR_HEIGHT}" data-tip="${esc(`${i.contender}'s lease (fence ${i.fence}) expired at ${seconds(i.expiredAt)}: after that it only believed it held shard ${i.shard}`)}"/>`,
+      );
+    }
     if (w > 60) {
       parts.push(
         `<text class="lease-label" x="${(x(i.from) + 5).toFixed(1)}" y="${y + MID + 4}">shard ${i.shard} · fence ${i.fence}</text>`,
@@ -304,6 +311,7 @@ th{background:#eef1f3}
 #timeline .exit-label{fill:#57606a}
 #timeline .lease{stroke:#1b1f23;stroke-width:.6;opacity:.9}
 #timeline .lease.end-lost,#timeline .lease.end-killed{stroke:#c62828;stroke-width:1.5}
+#timeline .stale{fill:#fff;fill-opacity:.55;stroke:#c62828;stroke-width:1;stroke-dasharray:4 2}
 #timeline .lease-label{fill:#fff;font-weight:600;pointer-events:none}
 #timeline .takeover path{fill:#0969da}
 #timeline .takeover text{fill:#0969da;font-weight:600}
@@ -365,7 +373,7 @@ export function renderReport(input: ReportInput): string {
 <table class="facts">${facts}</table>
 ${violations.length > 0 ? `<h2>Invariant violations</h2><ul class="violations">${violations.map((v) => `<li>${esc(v)}</li>`).join("")}</ul>` : ""}
 <h2>Timeline</h2>
-<div class="legend-box"><span>▬ a lease held (colour = fence)</span><span style="color:#0969da">▼ takeover</span><span style="color:#c62828">✕ SIGKILL</span><span>▨ paused (SIGSTOP→SIGCONT)</span><span style="color:#c62828">● write refused by the fence</span><span style="color:#ef6c00">▲ lease lost</span><span>▧ dead holder's lease until expiry</span><span>ticks: charges (colour = outcome)</span></div>
+<div class="legend-box"><span>▬ a lease held (colour = fence)</span><span style="color:#0969da">▼ takeover</span><span style="color:#c62828">✕ SIGKILL</span><span>▨ paused (SIGSTOP→SIGCONT)</span><span style="color:#c62828">● write refused by the fence</span><span style="color:#ef6c00">▲ lease lost</span><span>▧ dead holder's lease until expiry</span><span style="color:#c62828">┅ held past expiry (a zombie)</span><span>ticks: charges (colour = outcome)</span></div>
 <div class="controls"><label><input type="checkbox" id="show-charges" checked> show charge ticks</label></div>
 ${renderTimelineSvg(input.timeline, input.leaseMs)}
 ${(input.tables ?? [])

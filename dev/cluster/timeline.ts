@@ -75,6 +75,11 @@ export interface LeaseInterval {
   readonly tookOverFrom: string | null;
   /** The owner id the handler reported for that predecessor. */
   readonly tookOverFromOwner: string | null;
+  /**
+   * When the lease expired by its last renewal the holder logged (on the recorder's clock). A holder
+   * still in office after this (paused, stalled) only believed it held the lease. Null before any renewal.
+   */
+  readonly expiredAt: number | null;
 }
 
 export interface Takeover {
@@ -175,7 +180,9 @@ export class Timeline {
       open.delete(key);
     };
     const killed = new Set<string>();
+    const offsets = new Map<string, number>();
     for (const e of this.list) {
+      if (e.kind === "spawn") offsets.set(e.contender, e.clockOffsetMs);
       if (e.kind === "event") {
         const ev = e.event;
         if (ev.type === "lease-acquired") {
@@ -189,6 +196,7 @@ export class Timeline {
             end: "open",
             tookOverFrom: this.contenderOf(ev.tookOverFrom),
             tookOverFromOwner: ev.tookOverFrom ?? null,
+            expiredAt: null,
           };
           open.set(`${e.contender}#${ev.shard}`, { interval, index: out.length });
           out.push(interval);
@@ -201,6 +209,14 @@ export class Timeline {
           );
         } else if (ev.type === "lease-lost") {
           close(e.contender, ev.shard, e.at, "lost");
+        } else if (ev.type === "lease-renewed") {
+          const current = open.get(`${e.contender}#${ev.shard}`);
+          if (current && current.interval.fence === ev.fence) {
+            // expiresAt is on the contender's (possibly skewed) wall clock.
+            const at = ev.expiresAt - (offsets.get(e.contender) ?? 0) - this.startedAtEpochMs;
+            current.interval = { ...current.interval, expiredAt: Math.round(at) };
+            out[current.index] = current.interval;
+          }
         }
       } else if (e.kind === "signal" && e.signal === "SIGKILL") {
         killed.add(e.contender);

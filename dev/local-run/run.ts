@@ -78,8 +78,11 @@ export async function localRun(options: RunOptions, hooks: RunHooks): Promise<Ru
     stripeSeed: options.seed,
     shutdown,
     functionSettings: {
-      // The function's own limiter follows the account's limit when one is set.
-      stripeRequestsPerSecond: options.stripeRateLimit ?? 100,
+      // With an account limit, the concurrent leaders (one per shard at most) share it.
+      stripeRequestsPerSecond:
+        options.stripeRateLimit === null
+          ? 100
+          : Math.max(1, Math.floor(options.stripeRateLimit / Math.min(options.shards, options.contenders))),
       stripeTimeoutMs: 5_000,
       concurrency: 16,
       stopClaimingMarginMs: Math.min(10_000, Math.round(options.budgetMs / 6)),

@@ -67,7 +67,9 @@ class PlainView implements View {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
     this.progress();
   }
 }
@@ -103,7 +105,8 @@ class LiveView implements View {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (!this.timer) return; // stopped already (or never started): leave the screen alone
+    clearInterval(this.timer);
     this.timer = undefined;
     this.draw();
     this.out.write(`${ESC}?25h`);
@@ -122,7 +125,8 @@ class LiveView implements View {
   }
 
   private draw(): void {
-    const width = Math.max(40, (this.out.columns ?? 100) - 1);
+    // A pseudo-terminal without a size reports 0 columns.
+    const width = Math.max(40, (this.out.columns || 100) - 1);
     const s = this.state;
     const lines: string[] = [];
     lines.push(

@@ -36,6 +36,7 @@ function history(): Timeline {
     currency: "usd",
     paymentIntentId: "pi_1",
   });
+  ev(250, "c1", { type: "lease-renewed", shard: 0, fence: 1, expiresAt: t.startedAtEpochMs + 800 });
   t.record({ at: 300, kind: "signal", contender: "c1", signal: "SIGSTOP", reason: "pause" });
   ev(900, "c2", { type: "lease-acquired", shard: 0, fence: 2, tookOverFrom: "c1-req/abcd" });
   t.record({ at: 1500, kind: "signal", contender: "c1", signal: "SIGCONT", reason: "resume" });
@@ -61,6 +62,8 @@ describe("Timeline", () => {
       ["c2", 2, 900, 2000, "released-complete", "c1"],
       ["c3", 3, 2010, 2110, "killed", null],
     ]);
+    // c1's last renewal ran to 800 ms: from there to its lease-lost at 1520 it only believed it led.
+    expect(t.leaseIntervals()[0]!.expiredAt).toBe(800);
     expect(t.takeovers()).toEqual([{ at: 900, shard: 0, from: "c1", fromFence: 1, to: "c2", toFence: 2 }]);
     expect(t.pauses()).toEqual([{ contender: "c1", from: 300, to: 1500 }]);
     expect(t.charges()).toHaveLength(1);
@@ -87,6 +90,7 @@ describe("Timeline", () => {
       /<circle class="fenced-out" data-contender="c1" data-fence="1" data-step="settle-succeeded"/,
     );
     expect(html).toMatch(/<rect class="orphaned" data-contender="c3"/);
+    expect(html).toMatch(/<rect class="stale" data-contender="c1" data-shard="0" data-fence="1"/);
   });
 });
 
