@@ -1,0 +1,146 @@
+/**
+ * One contender of the billing job wired as the Lambda wires it (createBillingJob, createGateway with its
+ * rate limiter, leaderDeps), against DynamoDB Local and the emulator over HTTP, with timestamped events.
+ * It can be killed: from that instant it starts nothing more, neither a DynamoDB request, nor a Stripe
+ * request, nor a heartbeat (its timers stop firing), and it never sees the answers to requests in flight,
+ * as when a process dies.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  runContender,
+  defaultShardOrder,
+  type ContenderReport,
+} from "../functions/core/billing-run/contender";
+import type { RunEvent } from "../functions/core/billing-run/events";
+import { runSettings, type RunSettings } from "../functions/core/billing-run/run-config";
+import type { RunRequest } from "../functions/core/billing-run/shard-leader";
+import { systemClock, type Clock } from "../functions/core/clock";
+import { DEFAULT_LEASE_TIMINGS, type LeaseTimings } from "../functions/core/lease/lease-timings";
+import {
+  createBillingJob,
+  createGateway,
+  leaderDeps,
+  type BillingJob,
+} from "../functions/handler/billing-job";
+import type { FunctionConfig } from "../functions/handler/config";
+import { BENCH_API_KEY, type BenchTables } from "./env";
+
+/** Where the tables are: all a contender needs (it makes its own clients). */
+export type TableRef = Pick<BenchTables, "endpoint" | "names">;
+
+export interface ContenderOptions {
+  readonly settings?: Partial<RunSettings>;
+  readonly lease?: Partial<LeaseTimings>;
+  /** The client-side rate limiter (config.stripe.maxRequestsPerSecond). */
+  readonly maxRequestsPerSecond: number;
+  /** Epoch ms after which the contender claims nothing new (its time budget). */
+  readonly deadline: () => number;
+  /** Which shard to try first (defaults to a random one, as in the Lambda). */
+  readonly firstShard?: number;
+}
+
+export interface TimedEvent {
+  readonly at: number;
+  readonly event: RunEvent;
+}
+
+export interface BenchContender {
+  readonly owner: string;
+  readonly job: BillingJob;
+  readonly events: TimedEvent[];
+  readonly report: Promise<ContenderReport>;
+  /** Kills the contender; returns the instant of death (epoch ms). */
+  kill(): number;
+}
+
+export function benchConfig(
+  tables: TableRef,
+  emulatorUrl: string,
+  options: ContenderOptions,
+): FunctionConfig {
+  const url = new URL(emulatorUrl);
+  return {
+    tables: tables.names,
+    dynamoEndpoint: tables.endpoint,
+    stripe: {
+      key: { from: "env", value: BENCH_API_KEY },
+      host: url.hostname,
+      port: Number(url.port),
+      protocol: "http",
+      maxRequestsPerSecond: options.maxRequestsPerSecond,
+      timeoutMs: 10_000,
+      maxNetworkRetries: 2,
+    },
+    lease: { ...DEFAULT_LEASE_TIMINGS, ...options.lease },
+    run: runSettings({ stopClaimingMarginMs: 0, ...options.settings }),
+  };
+}
+
+const forever = new Promise<never>(() => undefined);
+
+/** Wraps every method of `target` so that, once `dead()`, calls neither start nor return. */
+function mortal<T extends object>(target: T, dead: () => boolean): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value: unknown = Reflect.get(object, property, receiver);
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        if (dead()) return forever;
+        const result: unknown = await (value as (...a: unknown[]) => unknown).apply(object, args);
+        if (dead()) return forever;
+        return result;
+      };
+    },
+  });
+}
+
+function mortalClock(base: Clock, dead: () => boolean): Clock {
+  return {
+    now: () => base.now(),
+    sleep: async (ms, signal) => {
+      if (dead()) return forever;
+      await base.sleep(ms, signal);
+      if (dead()) return forever;
+    },
+  };
+}
+
+export function startContender(
+  tables: TableRef,
+  emulatorUrl: string,
+  request: RunRequest,
+  options: ContenderOptions,
+): BenchContender {
+  let diedAt: number | null = null;
+  const dead = () => diedAt !== null;
+  const clock = mortalClock(systemClock, dead);
+  const config = benchConfig(tables, emulatorUrl, options);
+  const job = createBillingJob(config, clock);
+  const gateway = mortal(createGateway(config, BENCH_API_KEY, clock), dead);
+  const events: TimedEvent[] = [];
+  const owner = `bench-${randomUUID().slice(0, 8)}`;
+  const plain = leaderDeps(
+    job,
+    gateway,
+    (event) => events.push({ at: Date.now(), event }),
+    () => options.deadline() - Date.now(),
+  );
+  const deps = {
+    ...plain,
+    lease: mortal(plain.lease, dead),
+    source: mortal(plain.source, dead),
+    ledger: mortal(plain.ledger, dead),
+  };
+  const order = defaultShardOrder(config.run.shardCount, options.firstShard);
+  return {
+    owner,
+    job,
+    events,
+    report: runContender(deps, owner, request, order),
+    kill: () => (diedAt ??= Date.now()),
+  };
+}
+
+export function runRequest(label: string, asOf: string): RunRequest {
+  return { runId: `bench-${label}-${randomUUID().slice(0, 8)}`, asOf };
+}

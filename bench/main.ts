@@ -1,0 +1,57 @@
+/**
+ * `npm run bench`: the billing job's benchmark. Starts its own DynamoDB Local and Stripe emulator, prints
+ * each figure beside its target, and writes bench/results.json and the charts beside it.
+ *
+ *   npm run bench                 # the full run, about five minutes
+ *   npm run bench -- --quick      # smaller numbers, under a minute
+ *   npm run bench -- --out /tmp/results.json
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { PRESETS } from "./presets";
+import { runBench } from "./run";
+import { table, writeCharts } from "./report";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    // The smoke test's sizes (test/bench): every scenario, figures meaningless.
+    tiny: { type: "boolean", default: false },
+    out: { type: "string", default: "bench/results.json" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (values.help) {
+  console.log("usage: npm run bench [-- --quick] [-- --out bench/results.json]");
+  process.exit(0);
+}
+
+const preset = PRESETS[values.tiny ? "tiny" : values.quick ? "quick" : "full"];
+const command = `npm run bench${preset.name === "full" ? "" : ` -- --${preset.name}`}`;
+const out = resolve(values.out);
+
+try {
+  const results = await runBench(preset, command, (line) => console.log(line));
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  const charts = await writeCharts(results, dirname(out));
+  console.log("");
+  console.log(table(results));
+  console.log("");
+  for (const note of results.notes) console.log(`note: ${note}`);
+  const load = results.machine.loadAverage;
+  console.log(
+    `load average (1 min) at start ${load.atStart}, at end ${load.atEnd}, on ${results.machine.cores} cores`,
+  );
+  console.log(
+    `\n${results.durationSeconds} s; wrote ${[out, ...charts].map((p) => relative(process.cwd(), p)).join(", ")}`,
+  );
+  // Killed leaders in the failover scenario hang forever by design; do not wait for them.
+  process.exit(0);
+} catch (error) {
+  console.error(error);
+  process.exit(1);
+}

@@ -1,0 +1,154 @@
+/**
+ * Sizes of a benchmark run. `full` is `npm run bench` (about five minutes here), `quick` is
+ * `npm run bench -- --quick` (under a minute), `tiny` is the smoke test's (shape only, figures meaningless).
+ */
+import { DEFAULT_LEASE_TIMINGS, type LeaseTimings } from "../functions/core/lease/lease-timings";
+import { DEFAULT_RUN_SETTINGS } from "../functions/core/billing-run/run-config";
+import { DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND } from "../functions/handler/config";
+
+export interface Preset {
+  readonly name: "full" | "quick" | "tiny";
+  /** DynamoDB Local's JVM warm-up before anything is measured (bench/warm-up.ts). */
+  readonly warmUpMs: number;
+  /** Customers with a saved card created in the emulator once; every scenario's subscriptions bill them. */
+  readonly customers: number;
+  /** The provider of scenarios 1 and 2: Stripe's live-mode order of magnitude, with real latency. */
+  readonly provider: { readonly latencyMs: number; readonly requestsPerSecond: number };
+  /** The job's client-side limiter, just under the provider's limit. */
+  readonly clientRequestsPerSecond: number;
+  readonly designed: {
+    subscriptions: number;
+    concurrency: number;
+    pageSize: number;
+    warmupMs: number;
+    durationMs: number;
+  };
+  readonly naive: { subscriptions: number; warmupMs: number; durationMs: number };
+  readonly failover: {
+    repetitions: number;
+    lease: LeaseTimings;
+    standbyPollMs: number;
+    subscriptionsPerRepetition: number;
+    maxRequestsPerSecond: number;
+    providerLatencyMs: number;
+    chargesBeforeDeath: number;
+  };
+  /** Contenders → rounds. */
+  readonly leaseRounds: Record<number, number>;
+  readonly shards: {
+    shardCounts: number[];
+    subscriptions: number;
+    concurrency: number;
+    pageSize: number;
+    provider: { latencyMs: number; requestsPerSecond: number };
+    warmupMs: number;
+    durationMs: number;
+  };
+}
+
+const provider = { latencyMs: 300, requestsPerSecond: 100 };
+// Little's law: renewals in flight = renewals/s × time per renewal. At 95 requests/s, 47.5 renewals/s;
+// one renewal takes two provider requests (300 ms each, plus its wait in the client limiter's queue) and
+// three fenced writes, each waiting for the group commit in flight on DynamoDB Local (hundreds of ms here),
+// so 2-4 s: 47.5 × 4 ≈ 190 renewals in flight. The pool allows 192; the limiter keeps the rate.
+const designedConcurrency = 192;
+
+export const PRESETS: Record<Preset["name"], Preset> = {
+  full: {
+    name: "full",
+    warmUpMs: 20_000,
+    customers: 1500,
+    provider,
+    clientRequestsPerSecond: 95,
+    designed: {
+      subscriptions: 2200,
+      concurrency: designedConcurrency,
+      pageSize: 1000,
+      warmupMs: 3000,
+      durationMs: 30_000,
+    },
+    naive: { subscriptions: 80, warmupMs: 2000, durationMs: 20_000 },
+    failover: {
+      repetitions: 5,
+      // The deployed defaults: 15 s lease, renewed every 5 s; standbys poll every second.
+      lease: DEFAULT_LEASE_TIMINGS,
+      standbyPollMs: DEFAULT_RUN_SETTINGS.standbyPollMs,
+      subscriptionsPerRepetition: 150,
+      maxRequestsPerSecond: DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
+      providerLatencyMs: 50,
+      chargesBeforeDeath: 5,
+    },
+    leaseRounds: { 1: 300, 10: 150, 50: 40 },
+    shards: {
+      shardCounts: [1, 2, 4, 8],
+      subscriptions: 3000,
+      concurrency: 64,
+      pageSize: 1000,
+      provider: { latencyMs: 5, requestsPerSecond: 1000 },
+      warmupMs: 2000,
+      durationMs: 8000,
+    },
+  },
+  quick: {
+    name: "quick",
+    warmUpMs: 8_000,
+    customers: 500,
+    provider,
+    clientRequestsPerSecond: 95,
+    designed: {
+      subscriptions: 700,
+      concurrency: designedConcurrency,
+      pageSize: 1000,
+      warmupMs: 2000,
+      durationMs: 6000,
+    },
+    naive: { subscriptions: 20, warmupMs: 1000, durationMs: 4000 },
+    failover: {
+      repetitions: 3,
+      lease: { ...DEFAULT_LEASE_TIMINGS, leaseDurationMs: 3000, renewIntervalMs: 1000, safetyMarginMs: 1000 },
+      standbyPollMs: 200,
+      subscriptionsPerRepetition: 60,
+      maxRequestsPerSecond: DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
+      providerLatencyMs: 50,
+      chargesBeforeDeath: 3,
+    },
+    leaseRounds: { 1: 40, 10: 20, 50: 6 },
+    shards: {
+      shardCounts: [1, 2, 4, 8],
+      subscriptions: 800,
+      concurrency: 64,
+      pageSize: 1000,
+      provider: { latencyMs: 5, requestsPerSecond: 1000 },
+      warmupMs: 1000,
+      durationMs: 2000,
+    },
+  },
+  tiny: {
+    name: "tiny",
+    warmUpMs: 2_000,
+    customers: 100,
+    provider,
+    clientRequestsPerSecond: 95,
+    designed: { subscriptions: 200, concurrency: 64, pageSize: 1000, warmupMs: 1000, durationMs: 3000 },
+    naive: { subscriptions: 10, warmupMs: 1000, durationMs: 3000 },
+    failover: {
+      repetitions: 1,
+      lease: { ...DEFAULT_LEASE_TIMINGS, leaseDurationMs: 2000, renewIntervalMs: 500, safetyMarginMs: 500 },
+      standbyPollMs: 100,
+      subscriptionsPerRepetition: 40,
+      maxRequestsPerSecond: DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
+      providerLatencyMs: 20,
+      chargesBeforeDeath: 2,
+    },
+    leaseRounds: { 1: 3, 10: 2, 50: 1 },
+    shards: {
+      shardCounts: [1, 2],
+      subscriptions: 200,
+      concurrency: 16,
+      pageSize: 1000,
+      provider: { latencyMs: 5, requestsPerSecond: 1000 },
+      warmupMs: 1000,
+      durationMs: 2000,
+    },
+  },
+};

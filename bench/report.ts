@@ -1,0 +1,97 @@
+/** The printed table and the charts of a run's results. */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { barsWithStack, lineChart } from "./charts";
+import type { BenchResults } from "./run";
+
+export function table(results: BenchResults): string {
+  const rows = results.figures.map((f) => [
+    f.figure,
+    `${formatValue(f.value)} ${f.unit}`,
+    f.target,
+    f.met === null ? "" : f.met ? "met" : "MISSED",
+  ]);
+  const header = ["figure", "value", "target", ""];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function formatValue(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+export async function writeCharts(results: BenchResults, dir: string): Promise<string[]> {
+  const { designed, naive } = results.throughput;
+  const throughput = lineChart({
+    title: "Provider requests and charges per second",
+    subtitle: `provider limit ${designed.provider.requestsPerSecond} req/s at ${designed.provider.latencyMs} ms; designed: concurrency ${designed.concurrency}, client limiter ${designed.clientRequestsPerSecond} req/s; naive: concurrency 1 (${results.preset} run)`,
+    xLabel: "seconds since the leader started (each point: the second ending there)",
+    yLabel: "per second",
+    series: [
+      {
+        name: "designed: requests/s",
+        color: "#1f5fb4",
+        points: designed.timeline.map((p) => ({ x: p.second, y: p.requests })),
+      },
+      {
+        name: "designed: charges/s",
+        color: "#2e9b4e",
+        points: designed.timeline.map((p) => ({ x: p.second, y: p.charges })),
+      },
+      {
+        name: "naive: requests/s",
+        color: "#8a63d2",
+        dashed: true,
+        points: naive.timeline.map((p) => ({ x: p.second, y: p.requests })),
+      },
+      {
+        name: "naive: charges/s",
+        color: "#d08a1c",
+        dashed: true,
+        points: naive.timeline.map((p) => ({ x: p.second, y: p.charges })),
+      },
+    ],
+    rules: [{ y: designed.provider.requestsPerSecond, label: "provider limit", color: "#c0392b" }],
+    bands: [
+      {
+        from: designed.window.from,
+        to: designed.window.to,
+        label: "designed: measured window",
+        color: "#1f5fb4",
+      },
+    ],
+  });
+  const cores = results.machine.cores;
+  const shards = barsWithStack({
+    title: "Throughput by shard count (one contender process per shard)",
+    subtitle: `provider allows ${results.shards[0]?.provider.requestsPerSecond ?? "?"} req/s at ${results.shards[0]?.provider.latencyMs ?? "?"} ms; ${cores} cores; ${results.preset} run`,
+    valueLabel: "charges/s",
+    stackLabel: "cores busy",
+    stackNames: ["DynamoDB Local (JVM)", "contenders (job)", "emulator + bench", "other processes"],
+    stackColors: ["#d08a1c", "#1f5fb4", "#8a8a8a", "#d9d9d9"],
+    stackCeiling: { value: cores, label: `${cores} cores` },
+    groups: results.shards.map((row) => ({
+      label: `${row.shards} shard${row.shards === 1 ? "" : "s"}`,
+      value: row.chargesPerSecond,
+      stack: [
+        row.cpu.dynamodbLocal ?? 0,
+        row.cpu.contenders ?? 0,
+        row.cpu.emulatorAndBench ?? 0,
+        Math.max(0, (row.cpu.machine ?? 0) - (row.cpu.total ?? 0)),
+      ],
+      ...(row.ranOutOfWork && { note: "ran out of work" }),
+    })),
+  });
+  const files = [join(dir, "throughput-over-time.svg"), join(dir, "shards.svg")];
+  await writeFile(files[0]!, throughput);
+  await writeFile(files[1]!, shards);
+  return files;
+}

@@ -1,0 +1,235 @@
+/**
+ * Where the job itself tops out on this machine: 1, 2, 4 and 8 shards with as many contenders, each
+ * contender a child process (as Lambda invocations are separate processes; on 2 cores in-process
+ * contenders would share one event loop and hide the cost), against a provider that allows 1000
+ * requests/s with low latency. Each contender's client-side limiter gets an equal share of 95% of the
+ * limit. While the steady window runs, CPU time is sampled from /proc for DynamoDB Local's JVM, the
+ * contender processes, and this process (which hosts the emulator), to say which one the run waited on.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AS_OF, type BenchEnv } from "../env";
+import { CpuWindow } from "../cpu";
+import { tally, type StripeEmulator } from "../emulator";
+import type { DoneMessage, RunMessage } from "../shard-worker";
+
+export interface ShardsOptions {
+  readonly shardCounts: readonly number[];
+  readonly subscriptions: (shards: number) => number;
+  readonly concurrency: number;
+  readonly pageSize: number;
+  readonly provider: { readonly latencyMs: number; readonly requestsPerSecond: number };
+  readonly warmupMs: number;
+  readonly durationMs: number;
+}
+
+export interface CpuShares {
+  /** Cores busy on average during the window (1.0 = one core); null where /proc could not be read. */
+  readonly dynamodbLocal: number | null;
+  readonly contenders: number | null;
+  readonly emulatorAndBench: number | null;
+  /** The three above. */
+  readonly total: number | null;
+  /** The whole machine, other people's processes included. */
+  readonly machine: number | null;
+  readonly cores: number;
+}
+
+export interface ShardRow {
+  readonly shards: number;
+  readonly provider: ShardsOptions["provider"];
+  readonly contenders: number;
+  readonly subscriptions: number;
+  readonly chargesPerSecond: number;
+  readonly requestsPerSecond: number;
+  readonly rateLimited: number;
+  readonly otherOutcomes: number;
+  readonly cpu: CpuShares;
+  readonly bottleneck: string;
+  readonly ranOutOfWork: boolean;
+  readonly errors: string[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+
+export async function runShards(
+  env: BenchEnv,
+  emulator: StripeEmulator,
+  options: ShardsOptions,
+): Promise<ShardRow[]> {
+  const pool = await startWorkers(Math.max(...options.shardCounts));
+  const rows: ShardRow[] = [];
+  try {
+    for (const shards of options.shardCounts) {
+      rows.push(await runOne(env, emulator, options, shards, pool.slice(0, shards)));
+    }
+  } finally {
+    emulator.setFaults({});
+    await Promise.all(pool.map(stopWorker));
+  }
+  return rows;
+}
+
+async function runOne(
+  env: BenchEnv,
+  emulator: StripeEmulator,
+  options: ShardsOptions,
+  shards: number,
+  workers: ChildProcess[],
+): Promise<ShardRow> {
+  const tables = await env.tables(`shards${shards}`);
+  const subscriptions = options.subscriptions(shards);
+  emulator.setFaults({});
+  await env.seed(tables, subscriptions, shards, `sh${shards}`);
+  emulator.setFaults({
+    latencyMs: options.provider.latencyMs,
+    rateLimit: { requestsPerSecond: options.provider.requestsPerSecond },
+  });
+
+  const startAt = Date.now() + 300;
+  const windowStart = startAt + options.warmupMs;
+  const deadline = windowStart + options.durationMs;
+  const runId = `bench-shards${shards}-${randomUUID().slice(0, 8)}`;
+  const done = workers.map((worker, index) => {
+    const message: RunMessage = {
+      type: "run",
+      tables: { endpoint: tables.endpoint, names: tables.names },
+      emulatorUrl: emulator.url,
+      shardCount: shards,
+      index,
+      runId,
+      asOf: AS_OF,
+      startAt,
+      deadline,
+      concurrency: options.concurrency,
+      pageSize: options.pageSize,
+      maxRequestsPerSecond: Math.max(1, Math.floor((0.95 * options.provider.requestsPerSecond) / shards)),
+    };
+    const result = nextDone(worker);
+    worker.send(message);
+    return result;
+  });
+
+  const pids = workers.map((w) => w.pid!);
+  const window = new CpuWindow([...(env.javaPid ? [env.javaPid] : []), process.pid, ...pids]);
+  await sleepUntil(windowStart);
+  const first = tally(emulator);
+  window.begin();
+  await sleepUntil(deadline);
+  const { byPid: cpu, machine } = window.end();
+  const last = tally(emulator);
+  const results = await Promise.all(done);
+  emulator.setFaults({});
+
+  const seconds = (last.at - first.at) / 1000;
+  const charges = results.flatMap((r) => r.chargeTimes).filter((t) => t >= first.at && t < last.at).length;
+  const sum = (values: (number | null | undefined)[]) =>
+    values.some((v) => v == null) ? null : values.reduce<number>((a, v) => a + (v ?? 0), 0);
+  const shares: CpuShares = {
+    dynamodbLocal: env.javaPid ? (cpu.get(env.javaPid) ?? null) : null,
+    contenders: sum(pids.map((p) => cpu.get(p))),
+    emulatorAndBench: cpu.get(process.pid) ?? null,
+    total: null,
+    machine,
+    cores: availableParallelism(),
+  };
+  const total = sum([shares.dynamodbLocal, shares.contenders, shares.emulatorAndBench]);
+  const withTotal = { ...shares, total };
+  return {
+    shards,
+    provider: options.provider,
+    contenders: shards,
+    subscriptions,
+    chargesPerSecond: charges / seconds,
+    requestsPerSecond: (last.total - last.rateLimited - (first.total - first.rateLimited)) / seconds,
+    rateLimited: last.rateLimited - first.rateLimited,
+    otherOutcomes: results.reduce((n, r) => n + r.otherOutcomes, 0),
+    cpu: withTotal,
+    bottleneck: bottleneck(withTotal),
+    ranOutOfWork: results.some((r) => r.completeBeforeDeadline),
+    errors: results.flatMap((r) => (r.error ? [r.error] : [])),
+  };
+}
+
+/** Names what the run waited on, from where the CPU went. */
+export function bottleneck(cpu: CpuShares): string {
+  if (
+    cpu.total === null ||
+    cpu.dynamodbLocal === null ||
+    cpu.contenders === null ||
+    cpu.emulatorAndBench === null
+  ) {
+    return "unknown (no /proc)";
+  }
+  const machine = Math.max(cpu.machine ?? cpu.total, cpu.total);
+  const parts: [string, number][] = [
+    ["DynamoDB Local", cpu.dynamodbLocal],
+    ["the job's contenders", cpu.contenders],
+    ["the emulator", cpu.emulatorAndBench],
+    ["other processes on the machine", machine - cpu.total],
+  ];
+  const [name, top] = [...parts].sort((a, b) => b[1] - a[1])[0]!;
+  const share = Math.round((100 * top) / Math.max(machine, 1e-9));
+  const ours = parts
+    .slice(0, 3)
+    .map(([n, v]) => `${n} ${v.toFixed(2)}`)
+    .join(", ");
+  return machine >= 0.85 * cpu.cores
+    ? `CPU: ${machine.toFixed(2)} of ${cpu.cores} cores busy, most by ${name} (${share}%); cores: ${ours}`
+    : `not CPU-bound: ${machine.toFixed(2)} of ${cpu.cores} cores busy (${ours}); the job was waiting, not computing (DynamoDB Local's response times, the provider's latency)`;
+}
+
+async function startWorkers(count: number): Promise<ChildProcess[]> {
+  const workers = Array.from({ length: count }, () =>
+    fork(join(here, "..", "shard-worker.ts"), [], {
+      cwd: root,
+      execArgv: ["--import", "tsx"],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    }),
+  );
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once("message", () => resolve());
+          w.once("exit", (code) =>
+            reject(new Error(`shard worker exited before it was ready (code ${code})`)),
+          );
+        }),
+    ),
+  );
+  return workers;
+}
+
+function nextDone(worker: ChildProcess): Promise<DoneMessage> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: DoneMessage) => {
+      if (message.type !== "done") return;
+      worker.off("message", onMessage);
+      worker.off("exit", onExit);
+      resolve(message);
+    };
+    const onExit = (code: number | null) => reject(new Error(`shard worker exited (code ${code})`));
+    worker.on("message", onMessage);
+    worker.once("exit", onExit);
+  });
+}
+
+async function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  worker.send({ type: "exit" });
+  const timer = setTimeout(() => worker.kill("SIGKILL"), 3_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function sleepUntil(at: number): Promise<void> {
+  const wait = at - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
