@@ -1,0 +1,203 @@
+/**
+ * The contender processes of one chaos scenario, on dev/cluster's building blocks: each invocation is a
+ * real process running the real handler (dev/cluster/contender-process.ts via spawnContender), its log
+ * lines go onto a Timeline (so dev/cluster's HTML report can draw the run), and the fleet keeps what the
+ * chaos driver needs to aim at: who holds which lease now, how many charges settled, every lease
+ * acquisition with its fence.
+ *
+ * dev/cluster's Cluster starts its own DynamoDB Local and emulator; the chaos suite reuses one DynamoDB
+ * Local over many seeds, so it drives contenders itself, the way Cluster.fireRound does.
+ */
+import { randomUUID } from "node:crypto";
+import type { RunEvent } from "../../functions/core/billing-run/events";
+import { scheduledEvent } from "../cluster/cluster";
+import {
+  spawnContender,
+  type ContenderExit,
+  type ContenderProcess,
+  type FunctionEnvironment,
+} from "../cluster/contenders";
+import type { ParsedLine } from "../cluster/log-lines";
+import { sendSignal } from "../cluster/signals";
+import { Timeline } from "../cluster/timeline";
+
+/** A lease acquisition as a contender reported it. */
+export interface Acquisition {
+  readonly contender: string;
+  readonly shard: number;
+  readonly fence: number;
+  /** When the runner received the line (ms on the timeline). */
+  readonly at: number;
+  /** When the contender logged it, by the runner's clock: its log timestamp minus its clock offset. */
+  readonly loggedAtEpochMs: number | null;
+}
+
+export interface SpawnOptions {
+  readonly label: string;
+  readonly round: number;
+  readonly event: unknown;
+  readonly budgetMs: number;
+  readonly clockOffsetMs?: number;
+  readonly hardTimeoutGraceMs?: number;
+}
+
+export type FleetListener = (p: ContenderProcess, event: RunEvent, at: number) => void;
+
+export class Fleet {
+  readonly timeline = new Timeline();
+  readonly processes: ContenderProcess[] = [];
+  readonly acquisitions: Acquisition[] = [];
+  /** Lines that say the handler failed, by contender (for the report). */
+  readonly failures: { contender: string; error: string }[] = [];
+  private readonly holding = new Map<string, Set<number>>();
+  private readonly listeners = new Set<FleetListener>();
+  private readonly offsets = new Map<string, number>();
+  private charges = 0;
+
+  constructor(readonly env: FunctionEnvironment) {}
+
+  /** Settled charge events seen so far (any outcome). */
+  get chargeEvents(): number {
+    return this.charges;
+  }
+
+  onEvent(listener: FleetListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  spawn(options: SpawnOptions): ContenderProcess {
+    const clockOffsetMs = options.clockOffsetMs ?? 0;
+    const p = spawnContender(
+      this.env,
+      {
+        label: options.label,
+        round: options.round,
+        event: options.event,
+        budgetMs: options.budgetMs,
+        clockOffsetMs,
+        requestId: `${options.label}-${randomUUID()}`,
+        ...(options.hardTimeoutGraceMs !== undefined && { hardTimeoutGraceMs: options.hardTimeoutGraceMs }),
+      },
+      () => this.timeline.now(),
+    );
+    this.offsets.set(p.label, clockOffsetMs);
+    this.timeline.nameOwner(p.requestId, p.label);
+    this.timeline.record({
+      at: this.timeline.now(),
+      kind: "spawn",
+      contender: p.label,
+      round: options.round,
+      pid: p.pid,
+      requestId: p.requestId,
+      clockOffsetMs,
+    });
+    p.onLine((line, at) => this.route(p, line, at));
+    void p.exited.then((exit: ContenderExit) => {
+      this.holding.delete(p.label);
+      this.timeline.record({
+        at: this.timeline.now(),
+        kind: "exit",
+        contender: p.label,
+        code: exit.code,
+        signal: exit.signal,
+        timedOut: exit.timedOut,
+      });
+    });
+    this.processes.push(p);
+    return p;
+  }
+
+  private route(p: ContenderProcess, line: ParsedLine, at: number): void {
+    if (line.kind === "run-event") {
+      const event = line.event;
+      if (typeof line.line.owner === "string") this.timeline.nameOwner(line.line.owner, p.label);
+      this.timeline.record({ at, kind: "event", contender: p.label, event });
+      const held = this.holding.get(p.label) ?? new Set<number>();
+      if (event.type === "lease-acquired") {
+        held.add(event.shard);
+        this.acquisitions.push({
+          contender: p.label,
+          shard: event.shard,
+          fence: event.fence,
+          at,
+          loggedAtEpochMs: this.loggedAt(line.line.timestamp, this.offsets.get(p.label) ?? 0, at),
+        });
+      } else if (event.type === "lease-released" || event.type === "lease-lost") {
+        held.delete(event.shard);
+      } else if (event.type === "charge") {
+        this.charges += 1;
+      }
+      this.holding.set(p.label, held);
+      for (const listener of this.listeners) listener(p, event, at);
+    } else if (line.kind === "run-finished") {
+      this.timeline.record({ at, kind: "finished", contender: p.label, finished: line.finished });
+    } else if (line.kind === "run-failed") {
+      this.timeline.record({ at, kind: "failed", contender: p.label, error: line.error });
+      this.failures.push({ contender: p.label, error: line.error });
+    } else if (line.kind === "contender" && line.phase === "error") {
+      const error = line.data.error ?? "error";
+      this.timeline.record({ at, kind: "failed", contender: p.label, error });
+      this.failures.push({ contender: p.label, error });
+    }
+  }
+
+  /**
+   * When a line was logged, on the runner's clock. The contender's skew wraps Date.now only, and the
+   * Logger stamps lines with `new Date()`, so stamps are normally unskewed; should that change, the
+   * stamp minus the offset is the one that lands next to the line's arrival, so take whichever does.
+   */
+  private loggedAt(timestamp: unknown, offsetMs: number, at: number): number | null {
+    const stamp = typeof timestamp === "string" ? Date.parse(timestamp) : NaN;
+    if (!Number.isFinite(stamp)) return null;
+    const arrived = this.timeline.startedAtEpochMs + at;
+    const skewed = stamp - offsetMs;
+    return Math.abs(arrived - stamp) <= Math.abs(arrived - skewed) ? stamp : skewed;
+  }
+
+  running(): ContenderProcess[] {
+    return this.processes.filter((p) => p.status !== "exited");
+  }
+
+  /** Running contenders that hold (or believe they hold) a lease, in spawn order. */
+  leaders(): ContenderProcess[] {
+    return this.running().filter((p) => (this.holding.get(p.label)?.size ?? 0) > 0);
+  }
+
+  /** Shards a contender holds, as far as its log says. */
+  heldBy(label: string): number[] {
+    return [...(this.holding.get(label) ?? [])].sort((a, b) => a - b);
+  }
+
+  signal(p: ContenderProcess, signal: "SIGKILL" | "SIGSTOP" | "SIGCONT", reason: string): boolean {
+    return sendSignal(p, signal, this.timeline, reason);
+  }
+
+  note(text: string): void {
+    this.timeline.record({ at: this.timeline.now(), kind: "note", text });
+  }
+
+  /** Resolves when every contender spawned so far (and any spawned while waiting) has exited. */
+  async settled(): Promise<void> {
+    for (;;) {
+      const alive = this.running();
+      if (alive.length === 0) return;
+      await Promise.all(alive.map((p) => p.exited));
+    }
+  }
+
+  /** Continues paused contenders, SIGKILLs every one still running, and waits for them (bounded). */
+  async killAll(reason: string): Promise<void> {
+    const alive = this.running();
+    for (const p of alive) {
+      this.signal(p, "SIGKILL", reason);
+      p.signal("SIGCONT");
+    }
+    await Promise.race([
+      Promise.all(alive.map((p) => p.exited)),
+      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+    ]);
+  }
+}
+
+export { scheduledEvent };

@@ -1,0 +1,89 @@
+/**
+ * `npm run chaos`: randomized fault injection with invariant checks, one reproducible scenario per seed.
+ * See README "Reliability" and `npm run chaos -- --help`.
+ *
+ * Exit codes: 0 every seed held every invariant; 1 a seed failed (or the suite broke); 2 bad options;
+ * 130 interrupted (contender processes and DynamoDB Local go down with us: they watch our pipes).
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { helpText, OptionError, parseOptions, type ChaosOptions } from "./options";
+import type { SeedResult } from "./run-seed";
+import { formatSummary, runChaos, summarize, verdictLine } from "./suite";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: ChaosOptions;
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    if (error instanceof OptionError) {
+      process.stderr.write(`${error.message}\nRun with --help for the options.\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  // With --json, stdout carries the summary only; people read stderr.
+  const human = options.json ? process.stderr : process.stdout;
+  const outDir = resolve(options.outDir);
+  const started = performance.now();
+  const done: SeedResult[] = [];
+
+  const finish = async (interrupted: boolean) => {
+    const summary = summarize(done, performance.now() - started);
+    await mkdir(outDir, { recursive: true });
+    const path = join(outDir, "summary.json");
+    await writeFile(path, `${JSON.stringify(summary, null, 2)}\n`);
+    if (options.json) {
+      const { seeds, ...totals } = summary;
+      process.stdout.write(`${JSON.stringify({ ...totals, interrupted, seeds }, null, 2)}\n`);
+    }
+    human.write(formatSummary(summary));
+    human.write(`summary: ${path}\n`);
+    return summary;
+  };
+
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    human.write(`\n${signal}: stopping after ${done.length} seed(s); contenders die with this process\n`);
+    void finish(true).finally(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  human.write(
+    `chaos: ${options.seeds.length} seed(s) from ${options.seeds[0]}; reports of failing seeds in ${outDir}\n`,
+  );
+  await runChaos({
+    seeds: options.seeds,
+    settings: {
+      outDir,
+      reportAlways: options.reportAlways,
+      ...(options.verbose && { log: (text: string) => human.write(`${text}\n`) }),
+    },
+    log: (text) => human.write(`${text}\n`),
+    onSeed: (result) => {
+      done.push(result);
+      human.write(`${verdictLine(result)}\n`);
+    },
+    stopRequested: () => interrupted,
+  });
+  if (interrupted) return 130;
+  const summary = await finish(false);
+  return summary.failingSeeds.length === 0 && summary.seedsRun === options.seeds.length ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

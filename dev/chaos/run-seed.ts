@@ -1,0 +1,534 @@
+/**
+ * One chaos scenario, start to verdict:
+ *
+ *  1. fresh tables (a per-seed prefix on the shared DynamoDB Local), a fresh Stripe emulator and DynamoDB
+ *     fault proxy (both seeded), and the local runner's data set (a mix of cards, plans, catch-ups and
+ *     invalid records);
+ *  2. the faulty phase: faults on, one schedule tick fires the scenario's contenders (each with its clock
+ *     skew), and its actions strike (SIGKILL, SIGSTOP past the lease, reruns, Stripe clock jumps and
+ *     latency spikes), timed from the first lease acquisition or by settled charges;
+ *  3. faults off once the window closes; the faulty phase's processes finish (or die by their budget);
+ *  4. follow-up invocations without faults while anything due is left (bounded);
+ *  5. the verdict: dev/invariants.ts over the tables and the emulator's record, and the fence order from
+ *     the event streams (dev/chaos/fences.ts).
+ */
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
+import { QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createDocumentClient } from "../../functions/aws/dynamo";
+import { dueShardKey } from "../../functions/aws/dynamo-billing-store";
+import {
+  CHARGE_TABLE,
+  LEASE_RECORD,
+  LEASE_TABLE,
+  SUBSCRIPTION_TABLE,
+  type TableNames,
+} from "../../functions/schema/tables";
+import type { ContenderProcess, FunctionEnvironment } from "../cluster/contenders";
+import { LOCAL_STRIPE_KEY } from "../cluster/infrastructure";
+import { renderReport, writeReport } from "../cluster/report-html";
+import { createTables, localDynamoClient } from "../dynamodb-local";
+import { checkInvariants, fetchProviderRecord, scanAll, type InvariantReport } from "../invariants";
+import { buildDataSet } from "../local-run/dataset";
+import { seedSubscriptions, stripeClient } from "../seed";
+import { startStripeEmulator, type FaultPlan } from "../stripe-emulator";
+import { NO_DYNAMO_FAULTS, startDynamoFaultProxy, type ProxyCounts } from "./dynamo-fault-proxy";
+import { checkFenceOrder } from "./fences";
+import { Fleet, scheduledEvent } from "./fleet";
+import { random, deriveSeed } from "./random";
+import {
+  describeScenario,
+  emptyFaultCounts,
+  type FaultCounts,
+  type Scenario,
+  type ScenarioAction,
+} from "./scenario";
+
+export interface SeedSettings {
+  /** Time budget of each invocation in the faulty phase (the Lambda timeout). */
+  readonly budgetMs: number;
+  readonly followUpBudgetMs: number;
+  /** Follow-up invocations without faults, at most. */
+  readonly maxFollowUps: number;
+  /** Where the HTML report of a failing seed goes; null: nowhere. */
+  readonly outDir: string | null;
+  /** Write the HTML report even when the seed passes. */
+  readonly reportAlways?: boolean;
+  /** Progress lines (verbose). */
+  readonly log?: (text: string) => void;
+}
+
+export const DEFAULT_SEED_SETTINGS: SeedSettings = {
+  budgetMs: 20_000,
+  followUpBudgetMs: 20_000,
+  maxFollowUps: 4,
+  outDir: null,
+};
+
+export interface SeedResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly scenario: string;
+  readonly faults: FaultCounts;
+  /** Succeeded PaymentIntents at the provider: customers actually charged. */
+  readonly charges: number;
+  readonly doubleCharges: number;
+  readonly lostRenewals: number;
+  readonly violations: readonly string[];
+  /** Fence reversals explained by a pause between an acquisition and its log line. */
+  readonly excusedFenceReversals: readonly string[];
+  readonly acquisitions: number;
+  readonly dueAtStart: number;
+  readonly dueAfterFaults: number;
+  readonly followUps: number;
+  readonly handlerFailures: number;
+  readonly skippedActions: readonly string[];
+  readonly dynamoProxy: ProxyCounts;
+  readonly stripeStatuses: Record<string, number>;
+  readonly invariantCounts: InvariantReport["counts"] | null;
+  /** Problems of the harness itself (not of the system under test); they fail the seed too. */
+  readonly errors: readonly string[];
+  readonly report: string | null;
+  readonly durationMs: number;
+}
+
+async function dueLeft(doc: DynamoDBDocumentClient, tables: TableNames, shards: number, asOf: string) {
+  let total = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: tables.subscriptions,
+          IndexName: "due",
+          KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
+          ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+          Select: "COUNT",
+          ExclusiveStartKey: start,
+        }),
+      );
+      total += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+  return total;
+}
+
+async function postJson(url: string, body: unknown): Promise<void> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
+}
+
+function stripeFaultPlan(s: Scenario): FaultPlan {
+  const plan: FaultPlan = {};
+  for (const [k, v] of Object.entries(s.stripe) as [keyof Scenario["stripe"], number | undefined][]) {
+    if (v !== undefined && v > 0) plan[k] = v;
+  }
+  return plan;
+}
+
+function describeTrigger(a: ScenarioAction): string {
+  return "afterMs" in a.trigger
+    ? `${a.trigger.afterMs} ms after the first acquisition`
+    : `after charge #${a.trigger.afterCharges}`;
+}
+
+/** Runs one scenario against DynamoDB Local at `dynamoEndpoint` (shared; the seed gets its own tables). */
+export async function runSeed(
+  scenario: Scenario,
+  dynamoEndpoint: string,
+  settings: SeedSettings = DEFAULT_SEED_SETTINGS,
+): Promise<SeedResult> {
+  const started = performance.now();
+  const seed = scenario.seed;
+  const log = settings.log ?? (() => undefined);
+  const errors: string[] = [];
+  const faults = emptyFaultCounts();
+  const skipped: string[] = [];
+  const cleanup: (() => Promise<void> | void)[] = [];
+
+  // 1. Fresh state.
+  const prefix = `chaos-${seed}-${randomUUID().slice(0, 6)}-`;
+  const admin = localDynamoClient(dynamoEndpoint);
+  cleanup.push(() => admin.destroy());
+  const created = await createTables(admin, (spec) => `${prefix}${spec.id}`);
+  const tables: TableNames = {
+    leases: created[LEASE_TABLE.id]!,
+    subscriptions: created[SUBSCRIPTION_TABLE.id]!,
+    charges: created[CHARGE_TABLE.id]!,
+  };
+  cleanup.push(async () => {
+    for (const name of Object.values(tables)) {
+      await admin.send(new DeleteTableCommand({ TableName: name })).catch(() => undefined);
+    }
+  });
+  const doc = createDocumentClient({ endpoint: dynamoEndpoint });
+  cleanup.push(() => doc.destroy());
+  const emulator = await startStripeEmulator({ host: "127.0.0.1", seed: deriveSeed(seed, "emulator") });
+  cleanup.push(() => emulator.stop());
+  const proxy = await startDynamoFaultProxy({ target: dynamoEndpoint, seed: deriveSeed(seed, "proxy") });
+  cleanup.push(() => proxy.stop());
+
+  const env: FunctionEnvironment = {
+    dynamoEndpoint: proxy.endpoint,
+    tables,
+    stripeUrl: emulator.url,
+    stripeKey: LOCAL_STRIPE_KEY,
+    shardCount: scenario.shards,
+    lease: scenario.lease,
+    stripeRequestsPerSecond: scenario.stripeRequestsPerSecond,
+    stripeTimeoutMs: 1_000,
+    concurrency: scenario.concurrency,
+    stopClaimingMarginMs: 2_000,
+    standbyPollMs: 150,
+  };
+  const fleet = new Fleet(env);
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+  cleanup.push(async () => {
+    for (const t of timers) clearTimeout(t);
+    await fleet.killAll("seed clean-up");
+  });
+
+  let result: Omit<SeedResult, "durationMs" | "report" | "ok" | "errors"> | null = null;
+  const asOf = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+  try {
+    const dataSet = buildDataSet(scenario.subscriptions, asOf, scenario.shards, seed);
+    await seedSubscriptions(
+      doc,
+      tables,
+      stripeClient(LOCAL_STRIPE_KEY, emulator.url),
+      dataSet.seeds,
+      dataSet.invalid,
+    );
+    const dueAtStart = await dueLeft(doc, tables, scenario.shards, asOf);
+    const statusesBefore = emulator.snapshot().requestCounts.byStatus;
+    log(`seed ${seed}: ${describeScenario(scenario)}; ${dueAtStart} due at ${asOf}`);
+
+    // 2. The faulty phase.
+    const targets = random(seed, "targets");
+    let faultsOn = true;
+    let spikes = 0;
+    let latency: { min: number; max: number } | null = null;
+    let planChain: Promise<void> = Promise.resolve();
+    const applyStripePlan = () => {
+      const plan: FaultPlan = faultsOn
+        ? { ...stripeFaultPlan(scenario), ...(spikes > 0 && latency && { latencyMs: latency }) }
+        : {};
+      planChain = planChain
+        .then(() => postJson(`${emulator.url}/__emulator/faults`, plan))
+        .catch((e: unknown) => void errors.push(`setting the Stripe fault plan: ${String(e)}`));
+      return planChain;
+    };
+    proxy.setRates(scenario.dynamo);
+    await applyStripePlan();
+
+    const round1 = scheduledEvent(new Date(asOf));
+    fleet.timeline.record({ at: fleet.timeline.now(), kind: "round", round: 1, asOf });
+    scenario.clockOffsetsMs.forEach((clockOffsetMs, i) => {
+      if (clockOffsetMs !== 0) faults["clock-offset"] += 1;
+      fleet.spawn({
+        label: `c${i + 1}`,
+        round: 1,
+        event: round1,
+        budgetMs: settings.budgetMs,
+        clockOffsetMs,
+        hardTimeoutGraceMs: 2_000,
+      });
+    });
+
+    const paused = new Set<ContenderProcess>();
+    const resume = (p: ContenderProcess, reason: string) => {
+      if (paused.delete(p)) fleet.signal(p, "SIGCONT", reason);
+    };
+    cleanup.unshift(() => [...paused].forEach((p) => resume(p, "resumed (clean-up)")));
+    let reruns = 0;
+
+    const strike = (action: ScenarioAction, index: number): void => {
+      // Leaders first (if asked), then anyone running; a paused contender only when nobody else is left
+      // (it can be killed, not paused twice).
+      const pickTarget = (target: "leader" | "any", pausedToo: boolean) => {
+        const pools = [
+          target === "leader" ? fleet.leaders().filter((p) => !paused.has(p)) : [],
+          fleet.running().filter((p) => !paused.has(p)),
+          pausedToo ? fleet.running() : [],
+        ];
+        const pool = pools.find((candidates) => candidates.length > 0);
+        return pool ? targets.pick(pool) : null;
+      };
+      const what = `${action.kind} (${describeTrigger(action)})`;
+      switch (action.kind) {
+        case "kill": {
+          const p = pickTarget(action.target, true);
+          const held = p ? fleet.heldBy(p.label) : [];
+          const reason = `chaos #${index}: SIGKILL${held.length ? ` while holding shard(s) ${held.join(",")}` : ""}`;
+          if (p && fleet.signal(p, "SIGKILL", reason)) faults.sigkill += 1;
+          else skipped.push(`${what}: no contender left to kill`);
+          return;
+        }
+        case "pause": {
+          const p = pickTarget(action.target, false);
+          const held = p ? fleet.heldBy(p.label) : [];
+          const reason = `chaos #${index}: SIGSTOP for ${action.durationMs} ms${held.length ? ` while holding shard(s) ${held.join(",")}` : ""}`;
+          if (p && fleet.signal(p, "SIGSTOP", reason)) {
+            faults.sigstop += 1;
+            paused.add(p);
+            later(action.durationMs, () => resume(p, `chaos #${index}: SIGCONT, the zombie wakes`));
+          } else skipped.push(`${what}: no contender left to pause`);
+          return;
+        }
+        case "rerun": {
+          reruns += 1;
+          faults.rerun += 1;
+          if (action.clockOffsetMs !== 0) faults["clock-offset"] += 1;
+          fleet.note(`chaos #${index}: rerun ${reruns} (${action.event} event) fired mid-run`);
+          fleet.spawn({
+            label: `rerun${reruns}`,
+            round: 1,
+            event: action.event === "console" ? { action: "rerun" } : round1,
+            budgetMs: settings.budgetMs,
+            clockOffsetMs: action.clockOffsetMs,
+            hardTimeoutGraceMs: 2_000,
+          });
+          return;
+        }
+        case "stripe-clock-jump": {
+          fleet.note(`chaos #${index}: Stripe's clock jumps ${action.advanceMs / 3_600_000} h`);
+          faults["stripe-clock-jump"] += 1;
+          void postJson(`${emulator.url}/__emulator/clock`, { advanceMs: action.advanceMs }).catch(
+            (e: unknown) => void errors.push(`advancing the Stripe clock: ${String(e)}`),
+          );
+          return;
+        }
+        case "stripe-latency-spike": {
+          fleet.note(
+            `chaos #${index}: Stripe latency ${action.latencyMs.min}-${action.latencyMs.max} ms for ${action.durationMs} ms`,
+          );
+          faults["stripe-latency-spike"] += 1;
+          spikes += 1;
+          latency = action.latencyMs;
+          void applyStripePlan();
+          later(action.durationMs, () => {
+            spikes -= 1;
+            void applyStripePlan();
+          });
+          return;
+        }
+      }
+    };
+
+    const pending = new Map(scenario.actions.map((a, i) => [i, a]));
+    let windowOpen = false;
+    let windowClosed!: () => void;
+    const windowDone = new Promise<void>((resolve) => (windowClosed = resolve));
+    const openWindow = () => {
+      if (windowOpen) return;
+      windowOpen = true;
+      for (const [i, a] of pending) {
+        if ("afterMs" in a.trigger) {
+          later(a.trigger.afterMs, () => {
+            if (!pending.delete(i) || !faultsOn) return;
+            strike(a, i);
+          });
+        }
+      }
+      later(scenario.faultWindowMs, () => windowClosed());
+    };
+    const fireByCharges = () => {
+      for (const [i, a] of pending) {
+        if ("afterCharges" in a.trigger && fleet.chargeEvents >= a.trigger.afterCharges && faultsOn) {
+          pending.delete(i);
+          strike(a, i);
+        }
+      }
+    };
+    const off = fleet.onEvent((_p, event) => {
+      if (event.type === "lease-acquired") openWindow();
+      if (event.type === "charge" && windowOpen) fireByCharges();
+    });
+    // If nobody acquires (everything failing), the window opens anyway.
+    later(15_000, openWindow);
+    // And it closes early if every contender of the phase is gone.
+    void fleet.settled().then(() => windowClosed());
+    await windowDone;
+
+    // 3. Faults off.
+    faultsOn = false;
+    off();
+    proxy.setRates(NO_DYNAMO_FAULTS);
+    await applyStripePlan();
+    fleet.note("faults off");
+    for (const [, a] of pending) skipped.push(`${a.kind} (${describeTrigger(a)}): the window closed first`);
+    pending.clear();
+    await fleet.settled();
+    for (const p of [...paused]) resume(p, "resumed");
+    await fleet.settled();
+    const proxyCounts = proxy.counts();
+    const statusesAfter = emulator.snapshot().requestCounts.byStatus;
+    const stripeStatuses: Record<string, number> = {};
+    for (const [status, n] of Object.entries(statusesAfter)) {
+      const delta = n - (statusesBefore[status] ?? 0);
+      if (delta > 0) stripeStatuses[status] = delta;
+    }
+    faults["dynamo-throttle"] = proxyCounts.throttle;
+    faults["dynamo-500"] = proxyCounts.error500;
+    faults["dynamo-drop-response"] = proxyCounts["drop-response"];
+    faults["stripe-429"] = stripeStatuses["429"] ?? 0;
+    faults["stripe-500"] = stripeStatuses["500"] ?? 0;
+    faults["stripe-timeout"] = stripeStatuses.timeout ?? 0;
+    faults["stripe-drop-after-charge"] = stripeStatuses.dropped ?? 0;
+
+    // 4. Follow-ups without faults.
+    const dueAfterFaults = await dueLeft(doc, tables, scenario.shards, asOf);
+    let followUps = 0;
+    let left = dueAfterFaults;
+    while (left > 0 && followUps < settings.maxFollowUps) {
+      followUps += 1;
+      const now = new Date();
+      fleet.timeline.record({
+        at: fleet.timeline.now(),
+        kind: "round",
+        round: 1 + followUps,
+        asOf: now.toISOString(),
+      });
+      fleet.spawn({
+        label: `f${followUps}`,
+        round: 1 + followUps,
+        event: scheduledEvent(now),
+        budgetMs: settings.followUpBudgetMs,
+        hardTimeoutGraceMs: 2_000,
+      });
+      await fleet.settled();
+      left = await dueLeft(doc, tables, scenario.shards, asOf);
+      fleet.timeline.record({ at: fleet.timeline.now(), kind: "due", left });
+    }
+    if (left > 0) log(`seed ${seed}: ${left} still due after ${followUps} follow-up(s)`);
+
+    // 5. Verdict.
+    const invariants = await checkInvariants(doc, tables, await fetchProviderRecord(emulator.url), asOf);
+    const fenceRecords = new Map<number, number>();
+    for (const item of await scanAll(doc, tables.leases)) {
+      const match = /^billing\/shard-(\d+)$/.exec(String(item.leaseKey));
+      if (match && item.record === LEASE_RECORD.fence) fenceRecords.set(Number(match[1]), Number(item.fence));
+    }
+    const fences = checkFenceOrder(fleet.acquisitions, fleet.timeline.pauses(), fenceRecords);
+    const violations = [...invariants.violations, ...fences.violations];
+    result = {
+      seed,
+      scenario: describeScenario(scenario),
+      faults,
+      charges: invariants.counts.providerSucceeded,
+      doubleCharges: violations.filter((v) => v.startsWith("invariant 1")).length,
+      lostRenewals: violations.filter((v) => v.startsWith("invariant 2")).length,
+      violations,
+      excusedFenceReversals: fences.excused,
+      acquisitions: fences.checked,
+      dueAtStart,
+      dueAfterFaults,
+      followUps,
+      handlerFailures: fleet.failures.length,
+      skippedActions: skipped,
+      dynamoProxy: proxyCounts,
+      stripeStatuses,
+      invariantCounts: invariants.counts,
+    };
+  } catch (error) {
+    errors.push(
+      `the scenario could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+  } finally {
+    for (const step of cleanup.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        errors.push(`clean-up: ${String(error)}`);
+      }
+    }
+  }
+
+  const base = result ?? {
+    seed,
+    scenario: describeScenario(scenario),
+    faults,
+    charges: 0,
+    doubleCharges: 0,
+    lostRenewals: 0,
+    violations: [],
+    excusedFenceReversals: [],
+    acquisitions: fleet.acquisitions.length,
+    dueAtStart: 0,
+    dueAfterFaults: 0,
+    followUps: 0,
+    handlerFailures: fleet.failures.length,
+    skippedActions: skipped,
+    dynamoProxy: proxy.counts(),
+    stripeStatuses: {},
+    invariantCounts: null,
+  };
+  const ok = base.violations.length === 0 && errors.length === 0;
+  let report: string | null = null;
+  if (settings.outDir !== null && (!ok || settings.reportAlways)) {
+    report = join(settings.outDir, `chaos-seed-${seed}.html`);
+    await writeSeedReport(report, scenario, base, errors, fleet, ok);
+  }
+  return { ...base, ok, errors, report, durationMs: Math.round(performance.now() - started) };
+}
+
+async function writeSeedReport(
+  path: string,
+  scenario: Scenario,
+  r: Omit<SeedResult, "durationMs" | "report" | "ok" | "errors">,
+  errors: readonly string[],
+  fleet: Fleet,
+  ok: boolean,
+): Promise<void> {
+  const headline = ok
+    ? `seed ${scenario.seed}: every invariant held`
+    : `seed ${scenario.seed}: ${r.violations.length} violation(s)${errors.length ? `, ${errors.length} harness error(s)` : ""}`;
+  const html = renderReport({
+    title: `Chaos seed ${scenario.seed}`,
+    timeline: fleet.timeline,
+    verdict: { ok, headline },
+    facts: [
+      ["seed", String(scenario.seed)],
+      ["reproduce", `npm run chaos -- --seed ${scenario.seed}`],
+      ["scenario", r.scenario],
+      ["charges (succeeded at the provider)", String(r.charges)],
+      ["due at start / after the faulty phase", `${r.dueAtStart} / ${r.dueAfterFaults}`],
+      ["follow-up invocations", String(r.followUps)],
+      ["lease acquisitions", String(r.acquisitions)],
+    ],
+    tables: [
+      {
+        title: "Faults injected",
+        columns: ["kind", "count"],
+        rows: Object.entries(r.faults).map(([k, v]) => [k, v]),
+      },
+      {
+        title: "Stripe answers during the faulty phase",
+        columns: ["status", "requests"],
+        rows: Object.entries(r.stripeStatuses).map(([k, v]) => [k, v]),
+      },
+    ],
+    violations: [...r.violations, ...errors],
+    notes: [
+      ...r.skippedActions.map((s) => `not injected: ${s}`),
+      ...r.excusedFenceReversals.map((s) => `fence order: ${s}`),
+      ...fleet.failures.map((f) => `${f.contender}: run failed: ${f.error}`),
+      `scenario: ${JSON.stringify(scenario)}`,
+    ],
+    leaseMs: scenario.lease.leaseMs,
+  });
+  await writeReport(path, html);
+}

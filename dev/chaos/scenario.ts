@@ -1,0 +1,232 @@
+/**
+ * A chaos scenario, decided entirely by its seed: the cluster's shape (contenders, shards, subscriptions,
+ * lease timings), each contender's clock skew, the fault rates of the DynamoDB proxy and the Stripe
+ * emulator during the faulty phase, and the timed actions (SIGKILL, SIGSTOP past the lease, reruns,
+ * Stripe clock jumps, latency spikes). The same seed always gives the same scenario; what the processes
+ * then do still depends on timing, which is the point of running many seeds.
+ */
+import { random, type Random } from "./random";
+
+export const FAULT_KINDS = [
+  "sigkill",
+  "sigstop",
+  "clock-offset",
+  "rerun",
+  "dynamo-throttle",
+  "dynamo-500",
+  "dynamo-drop-response",
+  "stripe-429",
+  "stripe-500",
+  "stripe-timeout",
+  "stripe-drop-after-charge",
+  "stripe-latency-spike",
+  "stripe-clock-jump",
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultCounts = Record<FaultKind, number>;
+
+export function emptyFaultCounts(): FaultCounts {
+  return Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as FaultCounts;
+}
+
+export function addFaultCounts(into: FaultCounts, more: Partial<FaultCounts>): FaultCounts {
+  for (const kind of FAULT_KINDS) into[kind] += more[kind] ?? 0;
+  return into;
+}
+
+/** When an action fires: some time after the first lease acquisition, or after the n-th settled charge. */
+export type Trigger = { readonly afterMs: number } | { readonly afterCharges: number };
+
+/** Whom a signal hits: a contender that holds a lease (if any), or any contender still running. */
+export type Target = "leader" | "any";
+
+export type ScenarioAction =
+  | { readonly kind: "kill"; readonly trigger: Trigger; readonly target: Target }
+  | {
+      readonly kind: "pause";
+      readonly trigger: Trigger;
+      readonly target: Target;
+      /** Longer than the lease, so that someone else takes over while it sleeps. */
+      readonly durationMs: number;
+    }
+  | {
+      readonly kind: "rerun";
+      readonly trigger: Trigger;
+      /** A console rerun event `{ "action": "rerun" }`, or the round's scheduled event delivered again. */
+      readonly event: "console" | "scheduled";
+      readonly clockOffsetMs: number;
+    }
+  | { readonly kind: "stripe-clock-jump"; readonly trigger: Trigger; readonly advanceMs: number }
+  | {
+      readonly kind: "stripe-latency-spike";
+      readonly trigger: Trigger;
+      readonly durationMs: number;
+      readonly latencyMs: { readonly min: number; readonly max: number };
+    };
+
+/** Rates of the DynamoDB fault proxy (dev/chaos/dynamo-fault-proxy.ts). */
+export interface DynamoFaultRates {
+  /** Answer 400 ProvisionedThroughputExceededException without forwarding. */
+  readonly throttleRate: number;
+  /** Answer 500 InternalServerError without forwarding. */
+  readonly error500Rate: number;
+  /** Forward, let DynamoDB apply it, then drop the response: the write happened, the client does not know. */
+  readonly dropResponseRate: number;
+}
+
+/** Rates of the Stripe emulator's fault plan (dev/stripe-emulator/faults.ts). */
+export interface StripeFaultRates {
+  readonly rateLimit429Rate?: number;
+  readonly error500Rate?: number;
+  readonly timeoutRate?: number;
+  readonly dropAfterChargeRate?: number;
+}
+
+export interface Scenario {
+  readonly seed: number;
+  readonly shards: number;
+  readonly subscriptions: number;
+  /** Invocations of the first schedule tick. */
+  readonly contenders: number;
+  readonly lease: { readonly leaseMs: number; readonly renewMs: number; readonly marginMs: number };
+  readonly concurrency: number;
+  /** Each contender's client-side Stripe rate limit (STRIPE_MAX_REQUESTS_PER_SECOND): how long the work takes. */
+  readonly stripeRequestsPerSecond: number;
+  /** Per contender of the first tick: its clock skew in ms (0: none). */
+  readonly clockOffsetsMs: readonly number[];
+  /** How long faults stay on, from the first lease acquisition. */
+  readonly faultWindowMs: number;
+  readonly dynamo: DynamoFaultRates;
+  readonly stripe: StripeFaultRates;
+  readonly actions: readonly ScenarioAction[];
+}
+
+const HOUR = 3_600_000;
+
+function trigger(r: Random, windowMs: number, subscriptions: number, chargeShare: number): Trigger {
+  return r.chance(chargeShare)
+    ? { afterCharges: r.int(1, Math.max(1, Math.floor(subscriptions / 2))) }
+    : { afterMs: r.int(0, windowMs) };
+}
+
+function offset(r: Random, leaseMs: number): number {
+  const sign = r.chance(0.5) ? 1 : -1;
+  return sign * Math.round(leaseMs * r.between(0.5, 3.5));
+}
+
+function rate(r: Random, p: number, min: number, max: number): number {
+  return r.chance(p) ? Math.round(r.between(min, max) * 1000) / 1000 : 0;
+}
+
+export function scenarioFor(seed: number): Scenario {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new Error(`a seed is a whole number from 0 to ${0xffffffff}, got ${seed}`);
+  }
+  const shape = random(seed, "shape");
+  const shards = shape.int(1, 3);
+  const contenders = shape.int(2, 4);
+  const subscriptions = shape.int(20, 40);
+  const leaseMs = shape.pick([1200, 1500, 2000]);
+  const lease = { leaseMs, renewMs: Math.round(leaseMs * 0.3), marginMs: Math.round(leaseMs * 0.3) };
+  const concurrency = shape.pick([2, 4, 8]);
+  const faultWindowMs = shape.int(3000, 6000);
+  const stripeRequestsPerSecond = shape.pick([15, 25, 50]);
+
+  const clocks = random(seed, "clocks");
+  const clockOffsetsMs = Array.from({ length: contenders }, () =>
+    clocks.chance(0.4) ? offset(clocks, leaseMs) : 0,
+  );
+
+  const d = random(seed, "dynamo");
+  const dynamo: DynamoFaultRates = {
+    throttleRate: rate(d, 0.6, 0.02, 0.08),
+    error500Rate: rate(d, 0.5, 0.01, 0.05),
+    dropResponseRate: rate(d, 0.5, 0.01, 0.05),
+  };
+
+  const s = random(seed, "stripe");
+  const stripe: StripeFaultRates = {
+    rateLimit429Rate: rate(s, 0.5, 0.03, 0.15),
+    error500Rate: rate(s, 0.5, 0.03, 0.12),
+    timeoutRate: rate(s, 0.4, 0.01, 0.05),
+    dropAfterChargeRate: rate(s, 0.5, 0.02, 0.08),
+  };
+
+  const a = random(seed, "actions");
+  const actions: ScenarioAction[] = [];
+  for (let i = a.int(0, 2); i > 0; i--) {
+    actions.push({
+      kind: "kill",
+      trigger: trigger(a, faultWindowMs, subscriptions, 0.5),
+      target: a.chance(0.7) ? "leader" : "any",
+    });
+  }
+  for (let i = a.int(0, 2); i > 0; i--) {
+    actions.push({
+      kind: "pause",
+      trigger: trigger(a, faultWindowMs, subscriptions, 0.5),
+      target: a.chance(0.7) ? "leader" : "any",
+      durationMs: Math.round(leaseMs * a.between(1.3, 3)),
+    });
+  }
+  for (let i = a.int(0, 2); i > 0; i--) {
+    actions.push({
+      kind: "rerun",
+      trigger: trigger(a, faultWindowMs, subscriptions, 0.3),
+      event: a.chance(0.5) ? "console" : "scheduled",
+      clockOffsetMs: a.chance(0.3) ? offset(a, leaseMs) : 0,
+    });
+  }
+  if (a.chance(0.35)) {
+    actions.push({
+      kind: "stripe-clock-jump",
+      trigger: trigger(a, faultWindowMs, subscriptions, 0.3),
+      advanceMs: 24 * HOUR + a.int(1, 6) * HOUR,
+    });
+  }
+  for (let i = a.int(0, 2); i > 0; i--) {
+    const min = a.int(100, 400);
+    actions.push({
+      kind: "stripe-latency-spike",
+      trigger: trigger(a, faultWindowMs, subscriptions, 0.3),
+      durationMs: a.int(300, 1500),
+      latencyMs: { min, max: min + a.int(200, 1100) },
+    });
+  }
+
+  return {
+    seed,
+    shards,
+    subscriptions,
+    contenders,
+    lease,
+    concurrency,
+    stripeRequestsPerSecond,
+    clockOffsetsMs,
+    faultWindowMs,
+    dynamo,
+    stripe,
+    actions,
+  };
+}
+
+/** One line: the scenario's shape and planned faults, for logs and reports. */
+export function describeScenario(s: Scenario): string {
+  const rates = (o: object) =>
+    Object.entries(o)
+      .filter(([, v]) => typeof v === "number" && v > 0)
+      .map(([k, v]) => `${k}=${v as number}`)
+      .join(" ") || "none";
+  const offsets = s.clockOffsetsMs.filter((o) => o !== 0);
+  const actions = s.actions
+    .map((a) => {
+      const when = "afterMs" in a.trigger ? `@${a.trigger.afterMs}ms` : `@charge#${a.trigger.afterCharges}`;
+      return `${a.kind}${when}`;
+    })
+    .join(" ");
+  return (
+    `${s.contenders} contenders, ${s.shards} shard(s), ${s.subscriptions} subscriptions, lease ${s.lease.leaseMs} ms, ` +
+    `clock offsets [${offsets.join(", ") || "none"}], dynamo {${rates(s.dynamo)}}, stripe {${rates(s.stripe)}}, ` +
+    `actions [${actions || "none"}]`
+  );
+}

@@ -1,0 +1,119 @@
+/**
+ * Many seeds in a row over one DynamoDB Local (each seed with fresh tables, its own Stripe emulator and
+ * fault proxy), and the summary: seeds run, faults injected by kind, charges, double charges, lost
+ * renewals, violations, failing seeds.
+ */
+import { startDynamoDbLocal } from "../dynamodb-local";
+import { DEFAULT_SEED_SETTINGS, runSeed, type SeedResult, type SeedSettings } from "./run-seed";
+import { addFaultCounts, emptyFaultCounts, scenarioFor, type FaultCounts, FAULT_KINDS } from "./scenario";
+
+export interface ChaosSummary {
+  readonly seedsRun: number;
+  readonly seedsPassed: number;
+  readonly failingSeeds: readonly number[];
+  readonly faultsInjected: FaultCounts;
+  readonly totalFaults: number;
+  /** Succeeded PaymentIntents at the provider, over all seeds. */
+  readonly charges: number;
+  readonly doubleCharges: number;
+  readonly lostRenewals: number;
+  /** Every violation, of any invariant (double charges and lost renewals included). */
+  readonly violations: number;
+  readonly harnessErrors: number;
+  readonly followUpInvocations: number;
+  readonly handlerFailures: number;
+  readonly reports: readonly string[];
+  readonly durationMs: number;
+  readonly seeds: readonly SeedResult[];
+}
+
+export interface SuiteOptions {
+  readonly seeds: readonly number[];
+  /** Reuse this DynamoDB Local (the test suite's); otherwise one is started and stopped. */
+  readonly dynamoEndpoint?: string;
+  readonly settings?: Partial<SeedSettings>;
+  readonly onSeed?: (result: SeedResult) => void;
+  readonly log?: (text: string) => void;
+  /** Checked between seeds: stop early (Ctrl-C). */
+  readonly stopRequested?: () => boolean;
+}
+
+export function summarize(results: readonly SeedResult[], durationMs: number): ChaosSummary {
+  const faultsInjected = emptyFaultCounts();
+  for (const r of results) addFaultCounts(faultsInjected, r.faults);
+  const sum = (f: (r: SeedResult) => number) => results.reduce((n, r) => n + f(r), 0);
+  return {
+    seedsRun: results.length,
+    seedsPassed: results.filter((r) => r.ok).length,
+    failingSeeds: results.filter((r) => !r.ok).map((r) => r.seed),
+    faultsInjected,
+    totalFaults: FAULT_KINDS.reduce((n, k) => n + faultsInjected[k], 0),
+    charges: sum((r) => r.charges),
+    doubleCharges: sum((r) => r.doubleCharges),
+    lostRenewals: sum((r) => r.lostRenewals),
+    violations: sum((r) => r.violations.length),
+    harnessErrors: sum((r) => r.errors.length),
+    followUpInvocations: sum((r) => r.followUps),
+    handlerFailures: sum((r) => r.handlerFailures),
+    reports: results.flatMap((r) => (r.report ? [r.report] : [])),
+    durationMs: Math.round(durationMs),
+    seeds: results,
+  };
+}
+
+export async function runChaos(options: SuiteOptions): Promise<ChaosSummary> {
+  const started = performance.now();
+  const settings: SeedSettings = { ...DEFAULT_SEED_SETTINGS, ...options.settings };
+  let endpoint = options.dynamoEndpoint;
+  let stopDynamo: (() => Promise<void>) | null = null;
+  if (endpoint === undefined) {
+    options.log?.("starting DynamoDB Local...");
+    const dynamo = await startDynamoDbLocal();
+    endpoint = dynamo.endpoint;
+    stopDynamo = () => dynamo.stop();
+  }
+  const results: SeedResult[] = [];
+  try {
+    for (const seed of options.seeds) {
+      if (options.stopRequested?.()) break;
+      const result = await runSeed(scenarioFor(seed), endpoint, settings);
+      results.push(result);
+      options.onSeed?.(result);
+    }
+  } finally {
+    await stopDynamo?.();
+  }
+  return summarize(results, performance.now() - started);
+}
+
+/** The per-seed verdict line. */
+export function verdictLine(r: SeedResult): string {
+  const faults = Object.entries(r.faults)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(" ");
+  const verdict = r.ok ? "PASS" : "FAIL";
+  const problems = [...r.violations, ...r.errors.map((e) => `harness: ${e.split("\n")[0]}`)];
+  return (
+    `seed ${r.seed}: ${verdict} faults[${faults || "none"}] charges=${r.charges} ` +
+    `follow-ups=${r.followUps} violations=${r.violations.length} (${(r.durationMs / 1000).toFixed(1)} s)` +
+    (problems.length ? `\n  ${problems.join("\n  ")}` : "") +
+    (r.report ? `\n  report: ${r.report}` : "")
+  );
+}
+
+/** The closing lines of a human-readable run. */
+export function formatSummary(s: ChaosSummary): string {
+  const faults = Object.entries(s.faultsInjected)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(" ");
+  const lines = [
+    `seeds run: ${s.seedsRun} (${s.seedsPassed} passed${s.failingSeeds.length ? `, failing: ${s.failingSeeds.join(", ")}` : ""})`,
+    `faults injected: ${s.totalFaults} (${faults})`,
+    `charges: ${s.charges}; double charges: ${s.doubleCharges}; lost renewals: ${s.lostRenewals}; violations: ${s.violations}; harness errors: ${s.harnessErrors}`,
+    `follow-up invocations: ${s.followUpInvocations}; handler runs that failed under faults: ${s.handlerFailures}`,
+    `time: ${(s.durationMs / 1000).toFixed(1)} s`,
+  ];
+  for (const seed of s.failingSeeds) lines.push(`reproduce: npm run chaos -- --seed ${seed}`);
+  return `${lines.join("\n")}\n`;
+}

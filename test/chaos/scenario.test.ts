@@ -1,0 +1,96 @@
+/**
+ * The chaos suite's scenarios are decided by their seed alone (so a failing seed can be replayed), stay
+ * within the brief's bounds, and over a range of seeds plan every kind of fault; and its options.
+ */
+import { describe, expect, it } from "vitest";
+import { OptionError, parseOptions } from "../../dev/chaos/options";
+import { scenarioFor, type Scenario } from "../../dev/chaos/scenario";
+
+const SEEDS = Array.from({ length: 300 }, (_, i) => i + 1);
+
+describe("scenarioFor", () => {
+  it("gives the same scenario for the same seed, and different ones for different seeds", () => {
+    expect(scenarioFor(7)).toEqual(scenarioFor(7));
+    expect(JSON.stringify(scenarioFor(1234567))).toBe(JSON.stringify(scenarioFor(1234567)));
+    const distinct = new Set(SEEDS.map((s) => JSON.stringify({ ...scenarioFor(s), seed: 0 })));
+    expect(distinct.size).toBe(SEEDS.length);
+  });
+
+  it("keeps every scenario within bounds: 2-4 contenders, 1-3 shards, pauses longer than the lease, skews of a few leases", () => {
+    for (const seed of SEEDS) {
+      const s: Scenario = scenarioFor(seed);
+      expect(s.contenders).toBeGreaterThanOrEqual(2);
+      expect(s.contenders).toBeLessThanOrEqual(4);
+      expect(s.shards).toBeGreaterThanOrEqual(1);
+      expect(s.shards).toBeLessThanOrEqual(3);
+      expect(s.subscriptions).toBeGreaterThanOrEqual(20);
+      expect(s.clockOffsetsMs).toHaveLength(s.contenders);
+      for (const offset of s.clockOffsetsMs)
+        expect(Math.abs(offset)).toBeLessThanOrEqual(3.5 * s.lease.leaseMs);
+      expect(s.lease.renewMs).toBeLessThan(s.lease.leaseMs);
+      for (const a of s.actions) {
+        if (a.kind === "pause") expect(a.durationMs).toBeGreaterThan(s.lease.leaseMs);
+        if (a.kind === "stripe-clock-jump") expect(a.advanceMs).toBeGreaterThan(24 * 3_600_000);
+        if ("afterMs" in a.trigger) expect(a.trigger.afterMs).toBeLessThanOrEqual(s.faultWindowMs);
+      }
+      const d = s.dynamo;
+      expect(d.throttleRate + d.error500Rate + d.dropResponseRate).toBeLessThan(1);
+    }
+  });
+
+  it("plans every kind of fault somewhere in a few hundred seeds, and clock skew in both directions", () => {
+    const planned = new Set<string>();
+    const offsets: number[] = [];
+    for (const seed of SEEDS) {
+      const s = scenarioFor(seed);
+      for (const a of s.actions) planned.add(a.kind);
+      offsets.push(...s.clockOffsetsMs);
+      if (s.dynamo.throttleRate > 0) planned.add("dynamo-throttle");
+      if (s.dynamo.error500Rate > 0) planned.add("dynamo-500");
+      if (s.dynamo.dropResponseRate > 0) planned.add("dynamo-drop-response");
+      for (const [k, v] of Object.entries(s.stripe)) if ((v ?? 0) > 0) planned.add(`stripe.${k}`);
+    }
+    expect([...planned].sort()).toEqual(
+      [
+        "dynamo-500",
+        "dynamo-drop-response",
+        "dynamo-throttle",
+        "kill",
+        "pause",
+        "rerun",
+        "stripe-clock-jump",
+        "stripe-latency-spike",
+        "stripe.dropAfterChargeRate",
+        "stripe.error500Rate",
+        "stripe.rateLimit429Rate",
+        "stripe.timeoutRate",
+      ].sort(),
+    );
+    expect(offsets.some((o) => o > 0)).toBe(true);
+    expect(offsets.some((o) => o < 0)).toBe(true);
+  });
+
+  it("refuses a seed that is not a 32-bit whole number", () => {
+    expect(() => scenarioFor(-1)).toThrow(/seed/);
+    expect(() => scenarioFor(1.5)).toThrow(/seed/);
+  });
+});
+
+describe("npm run chaos options", () => {
+  it("runs seed 1 by default, N seeds from S with --seeds N --seed S, and exactly S with --seed S", () => {
+    expect(parseOptions([]).seeds).toEqual([1]);
+    expect(parseOptions(["--seeds", "3"]).seeds).toEqual([1, 2, 3]);
+    expect(parseOptions(["--seeds", "3", "--seed", "40"]).seeds).toEqual([40, 41, 42]);
+    expect(parseOptions(["--seed=17"]).seeds).toEqual([17]);
+    const o = parseOptions(["--json", "--out", "/tmp/x", "--report-all"]);
+    expect([o.json, o.outDir, o.reportAlways]).toEqual([true, "/tmp/x", true]);
+  });
+
+  it("refuses bad values, naming the flag", () => {
+    expect(() => parseOptions(["--seeds", "0"])).toThrow(OptionError);
+    expect(() => parseOptions(["--seeds", "x"])).toThrow(/--seeds/);
+    expect(() => parseOptions(["--seed"])).toThrow(/--seed needs a value/);
+    expect(() => parseOptions(["--out"])).toThrow(/--out/);
+    expect(() => parseOptions(["--frobnicate"])).toThrow(/unknown option --frobnicate/);
+  });
+});
