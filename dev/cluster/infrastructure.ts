@@ -27,6 +27,28 @@ export interface InfrastructureOptions {
   readonly stripe?: { readonly port?: number; readonly seed?: number; readonly faults?: FaultPlan };
   /** Progress messages ("DynamoDB Local on :8123"). */
   readonly log?: (message: string) => void;
+  /**
+   * Start the JVM for a short life: C1 JIT only, serial GC, class-data sharing. Starts DynamoDB Local two
+   * to three times faster on a small machine; fine for runs of minutes. Default true.
+   */
+  readonly quickJvm?: boolean;
+}
+
+export const QUICK_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto";
+
+/** Runs `start` with JAVA_TOOL_OPTIONS extended (the JVM reads it; dev/dynamodb-local.ts passes our env). */
+async function withJavaOptions<T>(options: string | null, start: () => Promise<T>): Promise<T> {
+  if (options === null) return start();
+  const previous = process.env.JAVA_TOOL_OPTIONS;
+  process.env.JAVA_TOOL_OPTIONS = previous ? `${previous} ${options}` : options;
+  try {
+    // Set until DynamoDB Local answers, so the spawn (after a free-port lookup) sees it. Nothing else
+    // spawns a JVM meanwhile.
+    return await start();
+  } finally {
+    if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = previous;
+  }
 }
 
 export interface Infrastructure {
@@ -45,7 +67,9 @@ export async function startInfrastructure(options: InfrastructureOptions = {}): 
   const t0 = performance.now();
   // Start both at once: the JVM takes seconds, the emulator milliseconds.
   const [dynamoResult, stripeResult] = await Promise.allSettled([
-    startDynamoDbLocal({ ...(options.java && { java: options.java }) }),
+    withJavaOptions(options.quickJvm === false ? null : QUICK_JVM_OPTIONS, () =>
+      startDynamoDbLocal({ ...(options.java && { java: options.java }) }),
+    ),
     Promise.resolve(
       startStripeEmulator({
         host: "127.0.0.1",

@@ -70,9 +70,15 @@ async function main(argv: readonly string[], shutdown: Shutdown): Promise<number
       await shutdown.run(onCleanupError);
       return shutdown.signalExitCode;
     }
-    human.write(
-      `\nthe run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    // A missing prerequisite says what to install; anything else shows where it broke.
+    const { JavaMissingError } = await import("../dynamodb-local");
+    const text =
+      error instanceof Error
+        ? error instanceof JavaMissingError
+          ? error.message
+          : (error.stack ?? error.message)
+        : String(error);
+    human.write(`\nthe run failed: ${text}\n`);
     await shutdown.run(onCleanupError);
     return 1;
   }

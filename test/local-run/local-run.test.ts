@@ -77,11 +77,11 @@ describe("npm start", () => {
     // --json: the progress lines go to stderr, where this test reads them.
     const runner = startRunner([
       "--subscriptions",
-      "200",
+      "60",
       "--contenders",
       "2",
       "--stripe-latency-ms",
-      "200",
+      "300",
       "--json",
     ]);
     const infra = await runner.waitForStderr(
