@@ -1,94 +1,70 @@
 /**
- * The deployed artifact, not the source: the bundle `cdk synth` produced is loaded by plain `node`
- * from a directory with no node_modules, and its handler is invoked by three processes at once against
- * DynamoDB Local and the Stripe emulator, as three EventBridge targets would. Proves the bundle is
- * self-contained and bills exactly once (invariants 1, 2 and 5 of DESIGN.md).
+ * End to end: the deployed function, invoked three times at once as three EventBridge targets would,
+ * bills every due subscription exactly once. Runs against each available target (test/e2e/targets.ts):
+ * always the synthesized bundle in child processes (self-contained: plain node, no node_modules), and a
+ * LocalStack deployment when one answers. Invariants 1, 2 and 5 of DESIGN.md.
  */
-import { execFile } from "node:child_process";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dueSubscriptions, seedSubscriptions } from "../../dev/seed";
 import { checkInvariants } from "../../dev/invariants";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { synthesizeBundle } from "./synth";
+import { localStackTarget, localTarget, type E2eTarget } from "./targets";
 
-const KEY = "sk_test_bundleInvoke";
-const AS_OF = "2026-11-23T12:00:00.000Z";
-let tables: TestTables;
-let emulator: StripeEmulator;
-let handlerFile: string;
+const localstack = await localStackTarget();
+const targets: [string, () => Promise<E2eTarget>][] = [
+  ["local", localTarget],
+  ...("target" in localstack
+    ? [["localstack", async () => localstack.target] as [string, () => Promise<E2eTarget>]]
+    : []),
+];
+if ("unavailable" in localstack) console.info(`e2e: LocalStack target not run: ${localstack.unavailable}`);
 
-beforeAll(async () => {
-  // Synthesis bundles with esbuild: tens of seconds on a busy machine.
-  ({ handlerFile } = await synthesizeBundle());
-  [tables, emulator] = await Promise.all([createTestTables("bundle"), startStripeEmulator()]);
-  await seedSubscriptions(
-    tables.doc,
-    tables.names,
-    stripeClient(KEY, emulator.url),
-    dueSubscriptions(40, AS_OF),
+describe.each(targets)("against the %s target", (_name, makeTarget) => {
+  const count = 40;
+  const asOf = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+  const prefix = `e2e${Date.now().toString(36)}`;
+  let target: E2eTarget;
+
+  beforeAll(async () => {
+    target = await makeTarget(); // synthesis bundles with esbuild: tens of seconds on a busy machine
+    await seedSubscriptions(
+      target.doc,
+      target.tables,
+      target.stripe,
+      dueSubscriptions(count, asOf, 1, prefix),
+    );
+  }, 240_000);
+  afterAll(async () => {
+    await target?.close();
+  });
+
+  it(
+    "three concurrent invocations bill every due subscription exactly once",
+    { timeout: 180_000 },
+    async () => {
+      const event = {
+        version: "0",
+        id: `${prefix}-event`,
+        "detail-type": "Scheduled Event",
+        source: "aws.events",
+        account: "123456789012",
+        time: asOf,
+        region: "us-east-1",
+        resources: [],
+        detail: {},
+      };
+      const results = await Promise.all(["a", "b", "c"].map((id) => target.invoke(event, `${prefix}-${id}`)));
+
+      expect(results.every((r) => r.status === "ok")).toBe(true);
+      expect(results.filter((r) => (r.led as unknown[]).length > 0)).toHaveLength(1);
+      const provider = await target.providerRecord();
+      const ours = {
+        paymentIntents: provider.paymentIntents.filter((pi) =>
+          pi.metadata.subscription_id?.startsWith(prefix),
+        ),
+      };
+      const invariants = await checkInvariants(target.doc, target.tables, ours, asOf);
+      expect(invariants.violations).toEqual([]);
+      expect(invariants.counts.providerSucceeded).toBe(count);
+    },
   );
 });
-afterAll(async () => {
-  await emulator?.stop();
-});
-
-/** One invocation in its own process, like one Lambda environment. */
-function invoke(
-  handlerFile: string,
-  env: Record<string, string>,
-  id: string,
-): Promise<Record<string, unknown>> {
-  const script = `
-    const { handler } = require(${JSON.stringify(handlerFile)});
-    const event = { version: "0", id: ${JSON.stringify(id)}, "detail-type": "Scheduled Event", source: "aws.events",
-      account: "123456789012", time: ${JSON.stringify(AS_OF)}, region: "us-east-1", resources: [], detail: {} };
-    const deadline = Date.now() + 120000;
-    const context = { awsRequestId: ${JSON.stringify(id)}, getRemainingTimeInMillis: () => deadline - Date.now() };
-    handler(event, context).then(
-      (result) => { process.stdout.write("RESULT " + JSON.stringify(result) + "\\n"); },
-      (error) => { process.stdout.write("ERROR " + error.message + "\\n"); process.exitCode = 1; });`;
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["-e", script],
-      { cwd: "/", env: { PATH: process.env.PATH ?? "", ...env }, timeout: 150_000 },
-      (error, stdout, stderr) => {
-        const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
-        if (error || !line)
-          return reject(new Error(`invocation ${id} failed: ${error?.message}\n${stdout}\n${stderr}`));
-        resolve(JSON.parse(line.slice("RESULT ".length)) as Record<string, unknown>);
-      },
-    );
-  });
-}
-
-it(
-  "three processes invoking the synthesized bundle bill every due subscription exactly once",
-  { timeout: 180_000 },
-  async () => {
-    const url = new URL(emulator.url);
-    const env = {
-      AWS_REGION: "us-east-1",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      LEASE_TABLE_NAME: tables.names.leases,
-      SUBSCRIPTIONS_TABLE_NAME: tables.names.subscriptions,
-      CHARGES_TABLE_NAME: tables.names.charges,
-      DYNAMODB_ENDPOINT: tables.endpoint,
-      STRIPE_SECRET_KEY: KEY,
-      STRIPE_API_HOST: url.hostname,
-      STRIPE_API_PORT: url.port,
-      STRIPE_API_PROTOCOL: "http",
-      STOP_CLAIMING_MARGIN_MS: "5000",
-      STANDBY_POLL_MS: "200",
-    };
-    const results = await Promise.all(["a", "b", "c"].map((id) => invoke(handlerFile, env, `bundle-${id}`)));
-
-    expect(results.every((r) => r.status === "ok")).toBe(true);
-    const led = results.filter((r) => (r.led as unknown[]).length > 0);
-    expect(led).toHaveLength(1);
-    const invariants = await checkInvariants(tables.doc, tables.names, emulator.snapshot(), AS_OF);
-    expect(invariants.violations).toEqual([]);
-    expect(invariants.counts.providerSucceeded).toBe(40);
-  },
-);
