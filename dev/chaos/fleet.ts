@@ -20,6 +20,7 @@ import {
 import type { ParsedLine } from "../cluster/log-lines";
 import { sendSignal } from "../cluster/signals";
 import { Timeline } from "../cluster/timeline";
+import type { Spawner } from "./bundled-contender";
 
 /** A lease acquisition as a contender reported it. */
 export interface Acquisition {
@@ -54,7 +55,11 @@ export class Fleet {
   private readonly offsets = new Map<string, number>();
   private charges = 0;
 
-  constructor(readonly env: FunctionEnvironment) {}
+  constructor(
+    readonly env: FunctionEnvironment,
+    /** dev/cluster's spawnContender (node --import tsx), or the bundled entry (dev/chaos/bundled-contender.ts). */
+    private readonly spawner: Spawner = spawnContender,
+  ) {}
 
   /** Settled charge events seen so far (any outcome). */
   get chargeEvents(): number {
@@ -68,7 +73,7 @@ export class Fleet {
 
   spawn(options: SpawnOptions): ContenderProcess {
     const clockOffsetMs = options.clockOffsetMs ?? 0;
-    const p = spawnContender(
+    const p = this.spawner(
       this.env,
       {
         label: options.label,

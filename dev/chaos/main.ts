@@ -63,6 +63,7 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   await runChaos({
     seeds: options.seeds,
+    contenders: options.tsx ? "tsx" : "bundle",
     settings: {
       outDir,
       reportAlways: options.reportAlways,
@@ -72,6 +73,11 @@ async function main(argv: readonly string[]): Promise<number> {
     onSeed: (result) => {
       done.push(result);
       human.write(`${verdictLine(result)}\n`);
+      // Kept up to date, so a long run that is cut short still leaves its figures.
+      const partial = { ...summarize(done, performance.now() - started), partial: true };
+      void mkdir(outDir, { recursive: true })
+        .then(() => writeFile(join(outDir, "summary.json"), `${JSON.stringify(partial, null, 2)}\n`))
+        .catch(() => undefined);
     },
     stopRequested: () => interrupted,
   });

@@ -33,6 +33,7 @@ import { checkInvariants, fetchProviderRecord, scanAll, type InvariantReport } f
 import { buildDataSet } from "../local-run/dataset";
 import { seedSubscriptions, stripeClient } from "../seed";
 import { startStripeEmulator, type FaultPlan } from "../stripe-emulator";
+import type { Spawner } from "./bundled-contender";
 import { NO_DYNAMO_FAULTS, startDynamoFaultProxy, type ProxyCounts } from "./dynamo-fault-proxy";
 import { checkFenceOrder } from "./fences";
 import { Fleet, scheduledEvent } from "./fleet";
@@ -57,6 +58,8 @@ export interface SeedSettings {
   readonly reportAlways?: boolean;
   /** Progress lines (verbose). */
   readonly log?: (text: string) => void;
+  /** How contender processes start; default dev/cluster's spawnContender (node --import tsx). */
+  readonly spawner?: Spawner;
 }
 
 export const DEFAULT_SEED_SETTINGS: SeedSettings = {
@@ -187,7 +190,7 @@ export async function runSeed(
     stopClaimingMarginMs: 2_000,
     standbyPollMs: 150,
   };
-  const fleet = new Fleet(env);
+  const fleet = new Fleet(env, settings.spawner);
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {

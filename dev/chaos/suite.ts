@@ -3,7 +3,10 @@
  * fault proxy), and the summary: seeds run, faults injected by kind, charges, double charges, lost
  * renewals, violations, failing seeds.
  */
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { startDynamoDbLocal } from "../dynamodb-local";
+import { buildContenderBundle, bundledSpawner } from "./bundled-contender";
 import { DEFAULT_SEED_SETTINGS, runSeed, type SeedResult, type SeedSettings } from "./run-seed";
 import { addFaultCounts, emptyFaultCounts, scenarioFor, type FaultCounts, FAULT_KINDS } from "./scenario";
 
@@ -36,6 +39,11 @@ export interface SuiteOptions {
   readonly log?: (text: string) => void;
   /** Checked between seeds: stop early (Ctrl-C). */
   readonly stopRequested?: () => boolean;
+  /**
+   * How contenders start: "bundle" (default) runs dev/cluster/contender-process.ts bundled once with
+   * esbuild; "tsx" runs it through tsx, exactly as `npm start` does (slower to start).
+   */
+  readonly contenders?: "bundle" | "tsx";
 }
 
 export function summarize(results: readonly SeedResult[], durationMs: number): ChaosSummary {
@@ -63,7 +71,10 @@ export function summarize(results: readonly SeedResult[], durationMs: number): C
 
 export async function runChaos(options: SuiteOptions): Promise<ChaosSummary> {
   const started = performance.now();
-  const settings: SeedSettings = { ...DEFAULT_SEED_SETTINGS, ...options.settings };
+  const settings: { -readonly [K in keyof SeedSettings]: SeedSettings[K] } = {
+    ...DEFAULT_SEED_SETTINGS,
+    ...options.settings,
+  };
   let endpoint = options.dynamoEndpoint;
   let stopDynamo: (() => Promise<void>) | null = null;
   if (endpoint === undefined) {
@@ -73,7 +84,12 @@ export async function runChaos(options: SuiteOptions): Promise<ChaosSummary> {
     stopDynamo = () => dynamo.stop();
   }
   const results: SeedResult[] = [];
+  let bundle: string | null = null;
   try {
+    if ((options.contenders ?? "bundle") === "bundle") {
+      bundle = await buildContenderBundle();
+      settings.spawner ??= bundledSpawner(bundle);
+    }
     for (const seed of options.seeds) {
       if (options.stopRequested?.()) break;
       const result = await runSeed(scenarioFor(seed), endpoint, settings);
@@ -81,6 +97,7 @@ export async function runChaos(options: SuiteOptions): Promise<ChaosSummary> {
       options.onSeed?.(result);
     }
   } finally {
+    if (bundle) rmSync(dirname(bundle), { recursive: true, force: true });
     await stopDynamo?.();
   }
   return summarize(results, performance.now() - started);
