@@ -86,9 +86,15 @@ function mortal<T extends object>(target: T, dead: () => boolean): T {
       if (typeof value !== "function") return value;
       return async (...args: unknown[]) => {
         if (dead()) return forever;
-        const result: unknown = await (value as (...a: unknown[]) => unknown).apply(object, args);
-        if (dead()) return forever;
-        return result;
+        try {
+          const result: unknown = await (value as (...a: unknown[]) => unknown).apply(object, args);
+          if (dead()) return forever;
+          return result;
+        } catch (error) {
+          // A dead process sees neither answers nor errors.
+          if (dead()) return forever;
+          throw error;
+        }
       };
     },
   });

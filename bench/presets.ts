@@ -8,8 +8,8 @@ import { DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND } from "../functions/handler/con
 
 export interface Preset {
   readonly name: "full" | "quick" | "tiny";
-  /** DynamoDB Local's JVM warm-up before anything is measured (bench/warm-up.ts). */
-  readonly warmUpMs: number;
+  /** DynamoDB Local's JVM warm-up before anything is measured (bench/warm-up.ts): charges, time cap. */
+  readonly warmUp: { charges: number; maxMs: number };
   /** Customers with a saved card created in the emulator once; every scenario's subscriptions bill them. */
   readonly customers: number;
   /** The provider of scenarios 1 and 2: Stripe's live-mode order of magnitude, with real latency. */
@@ -56,7 +56,7 @@ const designedConcurrency = 192;
 export const PRESETS: Record<Preset["name"], Preset> = {
   full: {
     name: "full",
-    warmUpMs: 20_000,
+    warmUp: { charges: 1500, maxMs: 40_000 },
     customers: 1500,
     provider,
     clientRequestsPerSecond: 95,
@@ -82,7 +82,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
     shards: {
       shardCounts: [1, 2, 4, 8],
       subscriptions: 3000,
-      concurrency: 64,
+      concurrency: DEFAULT_RUN_SETTINGS.concurrency,
       pageSize: 1000,
       provider: { latencyMs: 5, requestsPerSecond: 1000 },
       warmupMs: 2000,
@@ -91,7 +91,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
   },
   quick: {
     name: "quick",
-    warmUpMs: 8_000,
+    warmUp: { charges: 600, maxMs: 12_000 },
     customers: 500,
     provider,
     clientRequestsPerSecond: 95,
@@ -115,17 +115,17 @@ export const PRESETS: Record<Preset["name"], Preset> = {
     leaseRounds: { 1: 40, 10: 20, 50: 6 },
     shards: {
       shardCounts: [1, 2, 4, 8],
-      subscriptions: 800,
-      concurrency: 64,
+      subscriptions: 600,
+      concurrency: DEFAULT_RUN_SETTINGS.concurrency,
       pageSize: 1000,
       provider: { latencyMs: 5, requestsPerSecond: 1000 },
-      warmupMs: 1000,
-      durationMs: 2000,
+      warmupMs: 2000,
+      durationMs: 1500,
     },
   },
   tiny: {
     name: "tiny",
-    warmUpMs: 2_000,
+    warmUp: { charges: 100, maxMs: 3_000 },
     customers: 100,
     provider,
     clientRequestsPerSecond: 95,

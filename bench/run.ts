@@ -39,6 +39,8 @@ export interface BenchResults {
     loadAverage: { atStart: number; atEnd: number };
   };
   readonly durationSeconds: number;
+  /** DynamoDB Local's JVM warm-up before the scenarios: the job's charges, seconds. */
+  readonly warmUp: { charges: number; seconds: number };
   readonly figures: Figure[];
   readonly throughput: {
     readonly designed: ThroughputResult;
@@ -83,14 +85,19 @@ export async function runBench(
   log: Log = () => undefined,
 ): Promise<BenchResults> {
   const began = Date.now();
+  const say = log;
+  log = (line: string) => say(`[${((Date.now() - began) / 1000).toFixed(1).padStart(5)} s] ${line}`);
   const loadAtStart = round(loadavg()[0] ?? 0, 2);
   log(`bench (${preset.name}): starting DynamoDB Local and the Stripe emulator`);
   const [env, emulator] = await Promise.all([BenchEnv.start(), startEmulator()]);
   try {
     log(`creating ${preset.customers} customers with saved cards in the emulator`);
     await env.seedCustomers(emulator.url, preset.customers);
-    log(`warming DynamoDB Local's JVM up for ${preset.warmUpMs / 1000} s`);
-    await warmUp(env, emulator, preset.warmUpMs);
+    log(
+      `warming DynamoDB Local's JVM up: the job's first ${preset.warmUp.charges} charges (at most ${preset.warmUp.maxMs / 1000} s)`,
+    );
+    const warm = await warmUp(env, emulator, preset.warmUp);
+    log(`    ${warm.charges} charges in ${(warm.ms / 1000).toFixed(1)} s`);
     log(
       `1/6 designed: concurrency ${preset.designed.concurrency}, client limit ${preset.clientRequestsPerSecond}/s, provider ${preset.provider.requestsPerSecond}/s at ${preset.provider.latencyMs} ms`,
     );
@@ -152,6 +159,7 @@ export async function runBench(
         loadAverage: { atStart: loadAtStart, atEnd: round(loadavg()[0] ?? 0, 2) },
       },
       durationSeconds: round((Date.now() - began) / 1000, 1),
+      warmUp: { charges: warm.charges, seconds: round(warm.ms / 1000, 1) },
       figures: [],
       throughput: { designed, naive, chargesRatio },
       failover,

@@ -34,7 +34,7 @@ export interface DoneMessage {
 const send = (message: unknown) => process.send?.(message);
 
 async function run(message: RunMessage): Promise<DoneMessage> {
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, message.startAt - Date.now())));
+  await sleepUntil(message.startAt);
   const request = { ...runRequest("shards", message.asOf), runId: message.runId };
   const contender = startContender(message.tables, message.emulatorUrl, request, {
     maxRequestsPerSecond: message.maxRequestsPerSecond,
@@ -46,23 +46,31 @@ async function run(message: RunMessage): Promise<DoneMessage> {
     deadline: () => message.deadline,
     firstShard: message.index % message.shardCount,
   });
-  try {
-    const report = await contender.report;
-    const charges = contender.events.filter((e) => e.event.type === "charge");
-    const succeeded = charges.filter((e) => e.event.type === "charge" && e.event.outcome === "succeeded");
-    return {
-      type: "done",
-      index: message.index,
-      chargeTimes: succeeded.map((e) => e.at),
-      otherOutcomes: charges.length - succeeded.length,
-      shardsLed: report.led.map((r) => r.shard),
-      completeBeforeDeadline: contender.events.some(
-        (e) => e.event.type === "lease-released" && e.event.outcome === "complete" && e.at < message.deadline,
-      ),
-    };
-  } finally {
-    contender.job.doc.destroy();
-  }
+  let failure: string | undefined;
+  contender.report.catch((error: unknown) => (failure = String(error)));
+  await sleepUntil(message.deadline);
+  // Counted up to the deadline; then the contender is abandoned rather than left to finish its renewals
+  // in flight (its tables are thrown away), so the next configuration starts on an idle machine.
+  contender.kill();
+  const before = contender.events.filter((e) => e.at < message.deadline);
+  const charges = before.filter((e) => e.event.type === "charge");
+  const succeeded = charges.filter((e) => e.event.type === "charge" && e.event.outcome === "succeeded");
+  return {
+    type: "done",
+    index: message.index,
+    chargeTimes: succeeded.map((e) => e.at),
+    otherOutcomes: charges.length - succeeded.length,
+    shardsLed: before.flatMap((e) => (e.event.type === "lease-acquired" ? [e.event.shard] : [])),
+    completeBeforeDeadline: before.some(
+      (e) => e.event.type === "lease-released" && e.event.outcome === "complete",
+    ),
+    ...(failure !== undefined && { error: failure }),
+  };
+}
+
+async function sleepUntil(at: number): Promise<void> {
+  const wait = at - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
 process.on("message", (message: RunMessage | { type: "exit" }) => {

@@ -8,16 +8,22 @@ import { AS_OF, type BenchEnv } from "./env";
 import { runRequest, startContender } from "./contender";
 import type { StripeEmulator } from "./emulator";
 
-export async function warmUp(env: BenchEnv, emulator: StripeEmulator, ms: number): Promise<number> {
-  const until = Date.now() + ms;
+/** Runs the job until it has made `charges` charges (enough for the JIT), or for at most `maxMs`. */
+export async function warmUp(
+  env: BenchEnv,
+  emulator: StripeEmulator,
+  target: { charges: number; maxMs: number },
+): Promise<{ charges: number; ms: number }> {
+  const began = Date.now();
+  const until = began + target.maxMs;
   let charges = 0;
   emulator.setFaults({});
-  for (let round = 0; Date.now() < until; round++) {
+  for (let round = 0; charges < target.charges && Date.now() < until; round++) {
     const tables = await env.tables(`warm${round}`);
     await env.seed(tables, 300, 1, `warm${round}`);
     const contender = startContender(tables, emulator.url, runRequest("warm-up", AS_OF), {
       maxRequestsPerSecond: 1000,
-      settings: { concurrency: 16, pageSize: 1000 },
+      settings: { concurrency: 32, pageSize: 1000 },
       deadline: () => until,
       firstShard: 0,
     });
@@ -25,5 +31,5 @@ export async function warmUp(env: BenchEnv, emulator: StripeEmulator, ms: number
     contender.job.doc.destroy();
     tables.doc.destroy();
   }
-  return charges;
+  return { charges, ms: Date.now() - began };
 }

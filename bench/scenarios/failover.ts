@@ -100,7 +100,10 @@ export async function runFailover(
       deadline: () => successorDeadline,
     });
     await until(() => succeeded(leader).length >= options.chargesBeforeDeath, 30_000, "the leader's charges");
-    // Die at a random point of the renewal cycle.
+    // Die at a random point of the renewal cycle: wait for the next renewal, then a random part of the
+    // interval.
+    const beats = renewals(leader);
+    await until(() => renewals(leader) > beats, 3 * options.lease.renewIntervalMs + 10_000, "a renewal");
     const lastBeat = lastRenewalAt(leader, options.lease.leaseDurationMs);
     const dieAt = lastBeat + deathDelay * options.lease.renewIntervalMs;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, dieAt - Date.now())));
@@ -133,6 +136,10 @@ function lastRenewalAt(c: BenchContender, leaseDurationMs: number): number {
     if (event.type === "lease-renewed") last = Math.max(last, event.expiresAt - leaseDurationMs);
   }
   return last;
+}
+
+function renewals(c: BenchContender): number {
+  return c.events.filter((e) => e.event.type === "lease-renewed").length;
 }
 
 function succeeded(c: BenchContender): number[] {

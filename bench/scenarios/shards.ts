@@ -2,8 +2,9 @@
  * Where the job itself tops out on this machine: 1, 2, 4 and 8 shards with as many contenders, each
  * contender a child process (as Lambda invocations are separate processes; on 2 cores in-process
  * contenders would share one event loop and hide the cost), against a provider that allows 1000
- * requests/s with low latency. Each contender's client-side limiter gets an equal share of 95% of the
- * limit. While the steady window runs, CPU time is sampled from /proc for DynamoDB Local's JVM, the
+ * requests/s with low latency. Each contender runs with the job's default settings (32 renewals at once)
+ * and its client-side limiter gets an equal share of 95% of the limit. Charges are counted up to the
+ * deadline; then the contenders are abandoned (killed, tables thrown away) rather than drained. While the steady window runs, CPU time is sampled from /proc for DynamoDB Local's JVM, the
  * contender processes, and this process (which hosts the emulator), to say which one the run waited on.
  */
 import { fork, type ChildProcess } from "node:child_process";
