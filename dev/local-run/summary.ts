@@ -93,6 +93,8 @@ export interface LocalRunSummary {
     readonly counts: unknown;
   };
   readonly errors: readonly string[];
+  /** Things worth knowing that are not failures (chaos that was asked for but had no chance to happen). */
+  readonly notes: readonly string[];
   readonly report: string | null;
   /** Where the infrastructure ran (stopped by the time the summary is printed). */
   readonly infrastructure: { readonly dynamoEndpoint: string; readonly stripeUrl: string };
@@ -193,9 +195,30 @@ export function summarize(
     },
     invariants: { ok: invariantsOk, checks, violations, counts: result.invariants?.counts ?? null },
     errors: result.errors,
+    notes: notesOf(options, result),
     report: reportPath,
     infrastructure: { dynamoEndpoint: cluster.infra.dynamo.endpoint, stripeUrl: cluster.infra.stripe.url },
   };
+}
+
+function notesOf(options: RunOptions, result: RunResult): string[] {
+  const notes: string[] = [];
+  if (options.killLeaderAfter !== null && !result.chaos.some((c) => c.kind === "kill")) {
+    notes.push(
+      `--kill-leader-after ${options.killLeaderAfter}: no leader settled that many charges, so none was killed`,
+    );
+  }
+  if (options.pauseLeaderMs !== null && !result.chaos.some((c) => c.kind === "pause")) {
+    notes.push(
+      `--pause-leader: no leader settled ${options.pauseLeaderAfter} charges (--pause-leader-after), so none was paused`,
+    );
+  }
+  if (options.pauseLeaderMs !== null && options.pauseLeaderMs <= options.leaseMs) {
+    notes.push(
+      `--pause-leader ${options.pauseLeaderMs} ms is not longer than the lease (${options.leaseMs} ms): the leader may keep its lease`,
+    );
+  }
+  return notes;
 }
 
 /** What became of a paused leader: its writes after waking must all have been refused. */
@@ -355,6 +378,7 @@ export function formatSummary(summary: LocalRunSummary, options: { color: boolea
   if (summary.invariants.violations.length > 20)
     lines.push(`    ... ${summary.invariants.violations.length - 20} more`);
   for (const e of summary.errors) lines.push(paint(31, `  error: ${e}`));
+  for (const n of summary.notes) lines.push(paint(33, `  note: ${n}`));
   lines.push("");
   return lines.join("\n");
 }
@@ -402,6 +426,7 @@ export function reportInput(summary: LocalRunSummary, result: RunResult): Report
     },
     facts,
     violations: [...summary.invariants.violations, ...summary.errors],
+    notes: summary.notes,
     tables: [
       {
         title: "Invariants",

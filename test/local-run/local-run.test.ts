@@ -73,6 +73,32 @@ describe("npm start", () => {
     expect(await portClosed(summary.infrastructure.stripeUrl)).toBe(true);
   });
 
+  it("exits 1 and names the broken invariant when work is left: a killed leader, no standby, no follow-up", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "local-run-"));
+    const out = await startRunner([
+      "--subscriptions",
+      "30",
+      "--contenders",
+      "1",
+      "--kill-leader-after",
+      "5",
+      "--max-rounds",
+      "1",
+      "--json",
+      "--report",
+      join(dir, "left.html"),
+    ]).done;
+    expect(out.code, out.stderr).toBe(1);
+    const summary = JSON.parse(out.stdout) as LocalRunSummary;
+    expect(summary.ok).toBe(false);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.rounds).toBe(1);
+    expect(summary.dueLeft).toBeGreaterThan(0);
+    expect(summary.invariants.checks.find((c) => c.id === "2")?.ok).toBe(false);
+    expect(summary.invariants.violations.some((v) => v.startsWith("invariant 2:"))).toBe(true);
+    expect(out.stderr).toContain("work left after the last round (1)");
+  });
+
   it("shuts down cleanly on Ctrl-C (SIGINT) mid-run: exit 130, no contender or port left behind", async () => {
     // --json: the progress lines go to stderr, where this test reads them.
     const runner = startRunner([
