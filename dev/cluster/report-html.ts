@@ -169,9 +169,10 @@ export function renderTimelineSvg(timeline: Timeline, leaseMs?: number): string 
         `<rect class="stale" data-contender="${esc(i.contender)}" data-shard="${i.shard}" data-fence="${i.fence}" x="${x(from).toFixed(1)}" y="${y + BAR_TOP}" width="${Math.max(1, x(to) - x(from)).toFixed(1)}" height="${BAR_HEIGHT}" data-tip="${esc(`${i.contender}'s lease (fence ${i.fence}) expired at ${seconds(i.expiredAt)}: after that it only believed it held shard ${i.shard}`)}"/>`,
       );
     }
-    if (w > 60) {
+    const label = w > 115 ? `shard ${i.shard} · fence ${i.fence}` : w > 30 ? `f${i.fence}` : "";
+    if (label) {
       parts.push(
-        `<text class="lease-label" x="${(x(i.from) + 5).toFixed(1)}" y="${y + MID + 4}">shard ${i.shard} · fence ${i.fence}</text>`,
+        `<text class="lease-label" x="${(x(i.from) + 5).toFixed(1)}" y="${y + MID + 4}">${label}</text>`,
       );
     }
   }
@@ -308,7 +309,7 @@ th{background:#eef1f3}
 #timeline .pid{font-weight:400;fill:#8c959f}
 #timeline .life{stroke:#8c959f;stroke-width:2}
 #timeline .cold-start{stroke:#c4cbd2;stroke-width:2;stroke-dasharray:2 3}
-#timeline .exit-label{fill:#57606a}
+#timeline .exit-label{fill:#57606a;paint-order:stroke;stroke:#fff;stroke-width:3px}
 #timeline .lease{stroke:#1b1f23;stroke-width:.6;opacity:.9}
 #timeline .lease.end-lost,#timeline .lease.end-killed{stroke:#c62828;stroke-width:1.5}
 #timeline .stale{fill:#fff;fill-opacity:.55;stroke:#c62828;stroke-width:1;stroke-dasharray:4 2}
