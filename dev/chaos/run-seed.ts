@@ -82,6 +82,8 @@ export interface SeedResult {
   /** Fence reversals explained by a pause between an acquisition and its log line. */
   readonly excusedFenceReversals: readonly string[];
   readonly acquisitions: number;
+  /** Writes DynamoDB refused because the writer's fence was stale (invariant 4 at work). */
+  readonly fencedOutWrites: number;
   readonly dueAtStart: number;
   readonly dueAfterFaults: number;
   readonly followUps: number;
@@ -437,6 +439,7 @@ export async function runSeed(
       violations,
       excusedFenceReversals: fences.excused,
       acquisitions: fences.checked,
+      fencedOutWrites: fleet.timeline.eventsOf("fenced-out").length,
       dueAtStart,
       dueAfterFaults,
       followUps,
@@ -470,6 +473,7 @@ export async function runSeed(
     violations: [],
     excusedFenceReversals: [],
     acquisitions: fleet.acquisitions.length,
+    fencedOutWrites: fleet.timeline.eventsOf("fenced-out").length,
     dueAtStart: 0,
     dueAfterFaults: 0,
     followUps: 0,
@@ -511,6 +515,7 @@ async function writeSeedReport(
       ["due at start / after the faulty phase", `${r.dueAtStart} / ${r.dueAfterFaults}`],
       ["follow-up invocations", String(r.followUps)],
       ["lease acquisitions", String(r.acquisitions)],
+      ["writes refused on a stale fence", String(r.fencedOutWrites)],
     ],
     tables: [
       {

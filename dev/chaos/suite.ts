@@ -25,6 +25,11 @@ export interface ChaosSummary {
   readonly harnessErrors: number;
   readonly followUpInvocations: number;
   readonly handlerFailures: number;
+  /** Writes DynamoDB refused on a stale fence (zombies and overtaken leaders), over all seeds. */
+  readonly fencedOutWrites: number;
+  readonly leaseAcquisitions: number;
+  /** Fence reversals in the logs explained by a SIGSTOP between an acquisition and its log line. */
+  readonly excusedFenceReversals: number;
   readonly reports: readonly string[];
   readonly durationMs: number;
   readonly seeds: readonly SeedResult[];
@@ -63,6 +68,9 @@ export function summarize(results: readonly SeedResult[], durationMs: number): C
     harnessErrors: sum((r) => r.errors.length),
     followUpInvocations: sum((r) => r.followUps),
     handlerFailures: sum((r) => r.handlerFailures),
+    fencedOutWrites: sum((r) => r.fencedOutWrites ?? 0),
+    leaseAcquisitions: sum((r) => r.acquisitions),
+    excusedFenceReversals: sum((r) => r.excusedFenceReversals.length),
     reports: results.flatMap((r) => (r.report ? [r.report] : [])),
     durationMs: Math.round(durationMs),
     seeds: results,
@@ -113,7 +121,7 @@ export function verdictLine(r: SeedResult): string {
   const problems = [...r.violations, ...r.errors.map((e) => `harness: ${e.split("\n")[0]}`)];
   return (
     `seed ${r.seed}: ${verdict} faults[${faults || "none"}] charges=${r.charges} ` +
-    `follow-ups=${r.followUps} violations=${r.violations.length} (${(r.durationMs / 1000).toFixed(1)} s)` +
+    `fenced-out=${r.fencedOutWrites} follow-ups=${r.followUps} violations=${r.violations.length} (${(r.durationMs / 1000).toFixed(1)} s)` +
     (problems.length ? `\n  ${problems.join("\n  ")}` : "") +
     (r.report ? `\n  report: ${r.report}` : "")
   );
@@ -128,7 +136,8 @@ export function formatSummary(s: ChaosSummary): string {
     `seeds run: ${s.seedsRun} (${s.seedsPassed} passed${s.failingSeeds.length ? `, failing: ${s.failingSeeds.join(", ")}` : ""})`,
     `faults injected: ${s.totalFaults} (${faults})`,
     `charges: ${s.charges}; double charges: ${s.doubleCharges}; lost renewals: ${s.lostRenewals}; violations: ${s.violations}; harness errors: ${s.harnessErrors}`,
-    `follow-up invocations: ${s.followUpInvocations}; handler runs that failed under faults: ${s.handlerFailures}`,
+    `lease acquisitions: ${s.leaseAcquisitions}; writes refused on a stale fence: ${s.fencedOutWrites}; ` +
+      `follow-up invocations: ${s.followUpInvocations}; handler runs that failed under faults: ${s.handlerFailures}`,
     `time: ${(s.durationMs / 1000).toFixed(1)} s`,
   ];
   for (const seed of s.failingSeeds) lines.push(`reproduce: npm run chaos -- --seed ${seed}`);
