@@ -65,13 +65,11 @@ export async function runContender(
         });
         continue;
       }
-      // An owner still named on the record had not released: this is a takeover from an expired holder.
-      const previous = snapshot.lease?.owner ?? null;
       observe({
         type: "lease-acquired",
         shard,
         fence: result.lease.fence,
-        tookOverFrom: previous === owner ? null : previous,
+        tookOverFrom: expiredHolder(snapshot, owner, clock.now()),
       });
       const report = await leadShard(deps, shard, result.lease, request, claimed);
       led.push(report);
@@ -93,6 +91,16 @@ function finishedRun(snapshot: LeaseSnapshot, asOf: string, now: number): string
     return `run ${last.runId} finished everything due at ${last.asOf}`;
   }
   return null;
+}
+
+/**
+ * The holder this acquisition took over from: one that was still named on the lease record, already
+ * expired, when we looked. (A holder that was live when we looked and then released is not a takeover.)
+ */
+function expiredHolder(snapshot: LeaseSnapshot, owner: string, now: number): string | null {
+  const lease = snapshot.lease;
+  if (!lease || lease.owner === null || lease.owner === owner || lease.expiresAt > now) return null;
+  return lease.owner;
 }
 
 /** Contenders start at different shards, so with several shards several leaders work at once. */
