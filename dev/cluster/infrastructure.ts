@@ -11,7 +11,13 @@ import {
   SUBSCRIPTION_TABLE,
   type TableNames,
 } from "../../functions/schema/tables";
-import { createTables, localDynamoClient, startDynamoDbLocal, type DynamoDbLocal } from "../dynamodb-local";
+import {
+  createTables,
+  localDynamoClient,
+  QUICK_JVM_OPTIONS,
+  startDynamoDbLocal,
+  type DynamoDbLocal,
+} from "../dynamodb-local";
 import { startStripeEmulator, type FaultPlan } from "../stripe-emulator";
 
 export type StripeEmulator = Awaited<ReturnType<typeof startStripeEmulator>>;
@@ -34,23 +40,6 @@ export interface InfrastructureOptions {
   readonly quickJvm?: boolean;
 }
 
-export const QUICK_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto";
-
-/** Runs `start` with JAVA_TOOL_OPTIONS extended (the JVM reads it; dev/dynamodb-local.ts passes our env). */
-async function withJavaOptions<T>(options: string | null, start: () => Promise<T>): Promise<T> {
-  if (options === null) return start();
-  const previous = process.env.JAVA_TOOL_OPTIONS;
-  process.env.JAVA_TOOL_OPTIONS = previous ? `${previous} ${options}` : options;
-  try {
-    // Set until DynamoDB Local answers, so the spawn (after a free-port lookup) sees it. Nothing else
-    // spawns a JVM meanwhile.
-    return await start();
-  } finally {
-    if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
-    else process.env.JAVA_TOOL_OPTIONS = previous;
-  }
-}
-
 export interface Infrastructure {
   readonly dynamo: DynamoDbLocal;
   readonly tables: TableNames;
@@ -67,9 +56,10 @@ export async function startInfrastructure(options: InfrastructureOptions = {}): 
   const t0 = performance.now();
   // Start both at once: the JVM takes seconds, the emulator milliseconds.
   const [dynamoResult, stripeResult] = await Promise.allSettled([
-    withJavaOptions(options.quickJvm === false ? null : QUICK_JVM_OPTIONS, () =>
-      startDynamoDbLocal({ ...(options.java && { java: options.java }) }),
-    ),
+    startDynamoDbLocal({
+      ...(options.java && { java: options.java }),
+      ...(options.quickJvm !== false && { jvmOptions: QUICK_JVM_OPTIONS }),
+    }),
     Promise.resolve(
       startStripeEmulator({
         host: "127.0.0.1",
