@@ -37,9 +37,9 @@ export function lineChart(options: {
   width?: number;
   height?: number;
 }): string {
-  const width = options.width ?? 820;
+  const width = options.width ?? 860;
   const height = options.height ?? 420;
-  const m = { top: 64, right: 190, bottom: 52, left: 64 };
+  const m = { top: 64, right: 230, bottom: 52, left: 64 };
   const w = width - m.left - m.right;
   const h = height - m.top - m.bottom;
   const xs = options.series.flatMap((s) => s.points.map((p) => p.x));
@@ -86,7 +86,7 @@ export function lineChart(options: {
   for (const rule of options.rules ?? []) {
     out.push(
       `<line x1="${m.left}" x2="${m.left + w}" y1="${py(rule.y)}" y2="${py(rule.y)}" stroke="${rule.color}" stroke-dasharray="6 4"/>`,
-      `<text x="${m.left + w + 6}" y="${py(rule.y) + 4}" fill="${rule.color}">${esc(rule.label)}</text>`,
+      `<text x="${m.left + w - 4}" y="${py(rule.y) - 5}" text-anchor="end" fill="${rule.color}">${esc(rule.label)}</text>`,
     );
   }
   for (const s of options.series) {
@@ -200,7 +200,7 @@ export function barsWithStack(options: {
     const y = ps(options.stackCeiling.value);
     out.push(
       `<line x1="${m.left}" x2="${m.left + w}" y1="${y}" y2="${y}" stroke="#c0392b" stroke-dasharray="6 4"/>`,
-      `<text x="${m.left + w + 6}" y="${y + 4}" fill="#c0392b">${esc(options.stackCeiling.label)}</text>`,
+      `<text x="${m.left + 4}" y="${y - 5}" fill="#c0392b">${esc(options.stackCeiling.label)}</text>`,
     );
   }
   options.stackNames.forEach((name, j) => {

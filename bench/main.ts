@@ -6,11 +6,11 @@
  *   npm run bench -- --quick      # smaller numbers, under a minute
  *   npm run bench -- --out /tmp/results.json
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PRESETS } from "./presets";
-import { runBench } from "./run";
+import { runBench, type BenchResults } from "./run";
 import { table, writeCharts } from "./report";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -21,11 +21,23 @@ const { values } = parseArgs({
     // The smoke test's sizes (test/bench): every scenario, figures meaningless.
     tiny: { type: "boolean", default: false },
     out: { type: "string", default: "bench/results.json" },
+    // Redraw the charts from an existing results file, without running anything.
+    "charts-from": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench [-- --quick] [-- --out bench/results.json]");
+  console.log(
+    "usage: npm run bench [-- --quick] [-- --out bench/results.json] [-- --charts-from bench/results.json]",
+  );
+  process.exit(0);
+}
+
+if (values["charts-from"]) {
+  const from = resolve(values["charts-from"]);
+  const results = JSON.parse(await readFile(from, "utf8")) as BenchResults;
+  const charts = await writeCharts(results, dirname(from));
+  console.log(`wrote ${charts.map((p) => relative(process.cwd(), p)).join(", ")}`);
   process.exit(0);
 }
 

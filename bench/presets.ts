@@ -81,7 +81,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
     leaseRounds: { 1: 300, 10: 150, 50: 40 },
     shards: {
       shardCounts: [1, 2, 4, 8],
-      subscriptions: 3000,
+      subscriptions: 2000,
       concurrency: DEFAULT_RUN_SETTINGS.concurrency,
       pageSize: 1000,
       provider: { latencyMs: 5, requestsPerSecond: 1000 },

@@ -28,6 +28,13 @@ function formatValue(value: number): string {
   return value.toFixed(2);
 }
 
+/** The mean of each point and the `n - 1` before it (charges land in bursts: group commits settle together). */
+function movingMean(points: { x: number; y: number }[], n: number): { x: number; y: number }[] {
+  return points
+    .slice(n - 1)
+    .map((p, i) => ({ x: p.x, y: points.slice(i, i + n).reduce((a, q) => a + q.y, 0) / n }));
+}
+
 export async function writeCharts(results: BenchResults, dir: string): Promise<string[]> {
   const { designed, naive } = results.throughput;
   const throughput = lineChart({
@@ -43,8 +50,16 @@ export async function writeCharts(results: BenchResults, dir: string): Promise<s
       },
       {
         name: "designed: charges/s",
-        color: "#2e9b4e",
+        color: "#a8d8b4",
         points: designed.timeline.map((p) => ({ x: p.second, y: p.charges })),
+      },
+      {
+        name: "designed: charges/s, 5 s mean",
+        color: "#2e9b4e",
+        points: movingMean(
+          designed.timeline.map((p) => ({ x: p.second, y: p.charges })),
+          5,
+        ),
       },
       {
         name: "naive: requests/s",
