@@ -22,7 +22,7 @@ beforeAll(async () => {
 const key = () => `test/${randomUUID().slice(0, 8)}`;
 const store = () => new DynamoLeaseStore(tables.doc, tables.names.leases);
 function acquired(result: AcquireResult): HeldLease {
-  if (result.kind !== "acquired") throw new Error(`expected to acquire, held by ${result.holder.owner}`);
+  if (result.kind !== "acquired") throw new Error(`expected to acquire, got ${result.kind}`);
   return result.lease;
 }
 
@@ -170,6 +170,25 @@ describe("release", () => {
     expect(second.fence).toBeGreaterThan(first.fence);
     const snapshot = await client.inspect(leaseKey);
     expect(snapshot.lease?.lastRun).toMatchObject({ runId: "r1", outcome: "complete" });
+  });
+
+  it("a free lease is left alone, with nothing written, when the caller's condition says it is not needed", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(4_000_000);
+    const client = new LeaseClient(store(), clock);
+    const first = acquired(await client.acquire(leaseKey, "first"));
+    await client.release(first, {
+      runId: "r",
+      asOf: "2026-01-01T00:00:00.000Z",
+      outcome: "complete",
+      finishedAt: 0,
+    });
+    const before = await client.inspect(leaseKey);
+    const declined = await client.acquire(leaseKey, "late", (free) =>
+      free.lease?.lastRun?.outcome === "complete" ? "already done" : null,
+    );
+    expect(declined).toMatchObject({ kind: "not-needed", reason: "already done" });
+    expect(await client.inspect(leaseKey)).toEqual(before);
   });
 
   it("a forced release raises the fence and fences the live holder out", async () => {

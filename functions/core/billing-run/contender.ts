@@ -46,15 +46,16 @@ export async function runContender(
         return summarize(owner, request, led, stoodBy);
       }
       const leaseKey = shardLeaseKey(shard);
-      const snapshot = await deps.lease.inspect(leaseKey);
-      const finished = finishedRun(snapshot, request.asOf, clock.now());
-      if (finished) {
-        observe({ type: "standby-exit", shard, reason: finished });
-        stoodBy.push({ shard, reason: finished });
+      // A free lease whose last run finished everything due at our asOf is not taken: nothing to do.
+      const result = await deps.lease.acquire(leaseKey, owner, (free, now) =>
+        finishedRun(free, request.asOf, now),
+      );
+      if (result.kind === "not-needed") {
+        observe({ type: "standby-exit", shard, reason: result.reason });
+        stoodBy.push({ shard, reason: result.reason });
         open.delete(shard);
         continue;
       }
-      const result = await deps.lease.acquire(leaseKey, owner);
       if (result.kind === "held") {
         observe({
           type: "lease-held-by-other",
@@ -69,7 +70,7 @@ export async function runContender(
         type: "lease-acquired",
         shard,
         fence: result.lease.fence,
-        tookOverFrom: expiredHolder(snapshot, owner, clock.now()),
+        tookOverFrom: expiredHolder(result.previous, owner, clock.now()),
       });
       const report = await leadShard(deps, shard, result.lease, request, claimed);
       led.push(report);

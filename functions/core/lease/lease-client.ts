@@ -19,9 +19,11 @@ import type { LeaseStore } from "./lease-store";
 import { type LeaseTimings, validateTimings } from "./lease-timings";
 
 export type AcquireResult =
-  | { readonly kind: "acquired"; readonly lease: HeldLease }
+  | { readonly kind: "acquired"; readonly lease: HeldLease; readonly previous: LeaseSnapshot }
   /** Someone else holds it: who, with which fence, and until when. */
-  | { readonly kind: "held"; readonly holder: Holder; readonly snapshot: LeaseSnapshot };
+  | { readonly kind: "held"; readonly holder: Holder; readonly snapshot: LeaseSnapshot }
+  /** The lease was free, but `unless` said not to take it (e.g. the last run already did the work). */
+  | { readonly kind: "not-needed"; readonly reason: string; readonly snapshot: LeaseSnapshot };
 
 /** Losing a write race is normal; retrying a few times settles who won. */
 const MAX_ACQUIRE_ATTEMPTS = 8;
@@ -41,7 +43,11 @@ export class LeaseClient {
    * Takes the lease if it is free, expired or ours; otherwise reports the holder. Each attempt is one
    * conditional write; a lost race re-reads and either finds the winner or tries again.
    */
-  async acquire(leaseKey: string, owner: string): Promise<AcquireResult> {
+  async acquire(
+    leaseKey: string,
+    owner: string,
+    unless: (free: LeaseSnapshot, now: number) => string | null = () => null,
+  ): Promise<AcquireResult> {
     validateLeaseKey(leaseKey);
     validateOwner(owner);
     for (let attempt = 1; ; attempt++) {
@@ -49,6 +55,8 @@ export class LeaseClient {
       const now = this.clock.now();
       const holder = liveHolder(snapshot, owner, now);
       if (holder) return { kind: "held", holder, snapshot };
+      const reason = unless(snapshot, now);
+      if (reason !== null) return { kind: "not-needed", reason, snapshot };
 
       const fence = nextFence(snapshot);
       const expiresAt = now + this.timings.leaseDurationMs;
@@ -61,7 +69,7 @@ export class LeaseClient {
         expiresAt,
         ttl: ttlSeconds(expiresAt, this.timings.ttlGraceSeconds),
       });
-      if (won) return { kind: "acquired", lease: { leaseKey, owner, fence, expiresAt } };
+      if (won) return { kind: "acquired", lease: { leaseKey, owner, fence, expiresAt }, previous: snapshot };
       if (attempt >= MAX_ACQUIRE_ATTEMPTS) {
         const latest = await this.store.read(leaseKey);
         const winner = liveHolder(latest, owner, this.clock.now());
