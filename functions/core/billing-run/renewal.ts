@@ -243,18 +243,23 @@ async function recordPaymentIntent(
   return "ok" in saved ? { kind: "continue", record: next } : saved;
 }
 
-async function findOrCreate(
-  ctx: RenewalContext,
-  subscription: Subscription,
-  record: ChargeRecord,
-): Promise<Step> {
-  const found = await ctx.gateway.findPaymentIntentsForPeriod({
+/** The period's PaymentIntents at the provider, by a strongly consistent list of the customer's. */
+function lookUpPeriod(ctx: RenewalContext, record: ChargeRecord) {
+  return ctx.gateway.findPaymentIntentsForPeriod({
     customerId: record.customerId,
     subscriptionId: record.subscriptionId,
     periodStart: record.periodStart,
     createdSince:
       Math.floor(Date.parse(record.createdAt) / 1000) - (ctx.lookbackSeconds ?? DEFAULT_LOOKBACK_SECONDS),
   });
+}
+
+async function findOrCreate(
+  ctx: RenewalContext,
+  subscription: Subscription,
+  record: ChargeRecord,
+): Promise<Step> {
+  const found = await lookUpPeriod(ctx, record);
   switch (found.kind) {
     case "found": {
       const existing = preferred(found.paymentIntents);
@@ -376,13 +381,7 @@ async function resolveInDoubt(
   // consistent). None found means the create never executed, but its key may hold a saved error for 24
   // hours, so the next create uses the next key generation. A late-arriving old create can only leave an
   // unconfirmed orphan: only the recorded PaymentIntent is ever confirmed.
-  const found = await ctx.gateway.findPaymentIntentsForPeriod({
-    customerId: record.customerId,
-    subscriptionId: record.subscriptionId,
-    periodStart: record.periodStart,
-    createdSince:
-      Math.floor(Date.parse(record.createdAt) / 1000) - (ctx.lookbackSeconds ?? DEFAULT_LOOKBACK_SECONDS),
-  });
+  const found = await lookUpPeriod(ctx, record);
   if (found.kind === "rate_limited") return { kind: "rate_limited", record };
   if (found.kind !== "found") return { kind: "settled", outcome: "in_doubt", record, advancedTo: null };
   const existing = preferred(found.paymentIntents);
