@@ -7,10 +7,15 @@
  *    violation whatever the timing);
  *  - in each contender's own stream (a pipe keeps order), its fences for a key strictly increase;
  *  - across contenders, every acquisition's fence is greater than every fence acquired earlier for that
- *    key. "Earlier" is by when each contender logged it, on one clock: its log timestamp minus the clock
- *    offset the suite gave it (all processes run on this machine), or, when a line has no timestamp, when
- *    the runner received it. A contender that was SIGSTOPped between its acquisition and its log line can
- *    report late; such a reversal is excused when the contender was paused at the time, and listed.
+ *    key. "Earlier" is by when each contender logged it, on one clock (see Fleet.loggedAt), or, when a line
+ *    has no timestamp, when the runner received it.
+ *
+ *    A contender can learn of its acquisition late: SIGSTOPped between the commit and its log line, or its
+ *    answer dropped and the SDK's retry (same ClientRequestToken) answered with the original success after
+ *    someone else had taken over. Such a late report is not a fence issued out of order, and it is harmless
+ *    as long as nothing that contender writes under the stale fence succeeds (invariant 4). So a reversal
+ *    is excused, and listed, when the contender reports no successful write under that fence afterwards
+ *    (no renewal, release or settled charge); a stale fence that writes is a violation.
  *  - the key's fence record (the table) is at least every fence anyone acquired.
  */
 import type { Acquisition } from "./fleet";
@@ -23,6 +28,15 @@ export interface FenceCheck {
   readonly checked: number;
 }
 
+/** A write a contender reported as done under a fence: a renewal, a release, a settled charge. */
+export interface FencedWrite {
+  readonly contender: string;
+  readonly shard: number;
+  readonly fence: number;
+  readonly at: number;
+  readonly what: string;
+}
+
 export interface PauseWindow {
   readonly contender: string;
   readonly from: number;
@@ -33,6 +47,7 @@ export function checkFenceOrder(
   acquisitions: readonly Acquisition[],
   pauses: readonly PauseWindow[] = [],
   fenceRecords: ReadonlyMap<number, number> = new Map(),
+  writes: readonly FencedWrite[] = [],
 ): FenceCheck {
   const violations: string[] = [];
   const excused: string[] = [];
@@ -75,14 +90,22 @@ export function checkFenceOrder(
   for (const a of ordered) {
     const top = highest.get(a.shard);
     if (top && a.fence < top.fence) {
-      const sameInstant = haveStamps && when(a) === when(top);
-      const paused = pauses.some(
-        (p) => p.contender === a.contender && p.from <= top.at && (p.to === null || p.to <= a.at),
-      );
       const text = `${a.contender} reported fence ${a.fence} on ${key(a.shard)} after ${top.contender} had acquired fence ${top.fence}`;
-      if (sameInstant) excused.push(`${text} (logged in the same millisecond)`);
-      else if (paused) excused.push(`${text} (it was paused in between)`);
-      else violations.push(`invariant 3: fences went backwards: ${text}`);
+      const wrote = writes.filter(
+        (w) => w.contender === a.contender && w.shard === a.shard && w.fence === a.fence && w.at >= a.at,
+      );
+      if (wrote.length > 0) {
+        violations.push(
+          `invariant 3: fences went backwards: ${text}, and wrote under it (${wrote.map((w) => `${w.what} at ${w.at} ms`).join(", ")})`,
+        );
+      } else {
+        const paused = pauses.some(
+          (p) => p.contender === a.contender && p.from <= top.at && (p.to === null || p.to <= a.at),
+        );
+        excused.push(
+          `${text}: it learnt of its acquisition late (${paused ? "it was paused in between" : "a delayed answer, e.g. an SDK retry after a dropped response"}), and no write of its under fence ${a.fence} succeeded`,
+        );
+      }
       continue;
     }
     if (!top || a.fence > top.fence) highest.set(a.shard, a);

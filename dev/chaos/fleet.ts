@@ -21,6 +21,10 @@ import type { ParsedLine } from "../cluster/log-lines";
 import { sendSignal } from "../cluster/signals";
 import { Timeline } from "../cluster/timeline";
 import type { Spawner } from "./bundled-contender";
+import type { FencedWrite } from "./fences";
+
+/** Charge outcomes that are reported only after their fenced write succeeded. */
+const WRITTEN_OUTCOMES = new Set(["succeeded", "declined", "needs_customer_action", "quarantined"]);
 
 /** A lease acquisition as a contender reported it. */
 export interface Acquisition {
@@ -48,6 +52,8 @@ export class Fleet {
   readonly timeline = new Timeline();
   readonly processes: ContenderProcess[] = [];
   readonly acquisitions: Acquisition[] = [];
+  /** Writes contenders reported as done under a fence, for the fence-order check. */
+  readonly writes: FencedWrite[] = [];
   /** Lines that say the handler failed, by contender (for the report). */
   readonly failures: { contender: string; error: string }[] = [];
   private readonly holding = new Map<string, Set<number>>();
@@ -132,6 +138,15 @@ export class Fleet {
         held.delete(event.shard);
       } else if (event.type === "charge") {
         this.charges += 1;
+      }
+      const { shard, fence } = event as { shard: number; fence?: number };
+      const wrote =
+        event.type === "lease-renewed" ||
+        event.type === "lease-released" ||
+        (event.type === "charge" && WRITTEN_OUTCOMES.has(event.outcome));
+      if (wrote && typeof fence === "number") {
+        const what = event.type === "charge" ? `charge ${event.outcome} ${event.subscriptionId}` : event.type;
+        this.writes.push({ contender: p.label, shard, fence, at, what });
       }
       this.holding.set(p.label, held);
       for (const listener of this.listeners) listener(p, event, at);

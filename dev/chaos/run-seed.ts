@@ -79,7 +79,7 @@ export interface SeedResult {
   readonly doubleCharges: number;
   readonly lostRenewals: number;
   readonly violations: readonly string[];
-  /** Fence reversals explained by a pause between an acquisition and its log line. */
+  /** Acquisitions reported after a later fence's, by a contender none of whose writes under it succeeded. */
   readonly excusedFenceReversals: readonly string[];
   readonly acquisitions: number;
   /** Writes DynamoDB refused because the writer's fence was stale (invariant 4 at work). */
@@ -427,7 +427,7 @@ export async function runSeed(
       const match = /^billing\/shard-(\d+)$/.exec(String(item.leaseKey));
       if (match && item.record === LEASE_RECORD.fence) fenceRecords.set(Number(match[1]), Number(item.fence));
     }
-    const fences = checkFenceOrder(fleet.acquisitions, fleet.timeline.pauses(), fenceRecords);
+    const fences = checkFenceOrder(fleet.acquisitions, fleet.timeline.pauses(), fenceRecords, fleet.writes);
     const violations = [...invariants.violations, ...fences.violations];
     result = {
       seed,

@@ -28,7 +28,7 @@ export interface ChaosSummary {
   /** Writes DynamoDB refused on a stale fence (zombies and overtaken leaders), over all seeds. */
   readonly fencedOutWrites: number;
   readonly leaseAcquisitions: number;
-  /** Fence reversals in the logs explained by a SIGSTOP between an acquisition and its log line. */
+  /** Acquisitions reported late (after a later fence's) by a contender whose writes under them all failed. */
   readonly excusedFenceReversals: number;
   readonly reports: readonly string[];
   readonly durationMs: number;
