@@ -134,13 +134,17 @@ function baseEnv(): Record<string, string> {
   return out;
 }
 
+/** How the contender's node process runs the entry: from source through tsx, by default. */
+export const FROM_SOURCE: readonly string[] = ["--import", "tsx", ENTRY];
+
 export function spawnContender(
   env: FunctionEnvironment,
   spec: ContenderSpec,
   clock: () => number = () => performance.now(),
+  nodeArgs: readonly string[] = FROM_SOURCE,
 ): ContenderProcess {
   const requestId = spec.requestId ?? `${spec.label}-${randomUUID()}`;
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs], {
     cwd: REPO_ROOT,
     env: {
       ...baseEnv(),
