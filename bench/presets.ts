@@ -43,6 +43,8 @@ export interface Preset {
     provider: { latencyMs: number; requestsPerSecond: number };
     warmupMs: number;
     durationMs: number;
+    /** How long DynamoDB Local is saturated to measure its ceiling (bench/dynamo-ceiling.ts). */
+    ceilingMs: number;
   };
 }
 
@@ -87,6 +89,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       provider: { latencyMs: 5, requestsPerSecond: 1000 },
       warmupMs: 2000,
       durationMs: 8000,
+      ceilingMs: 5000,
     },
   },
   quick: {
@@ -121,6 +124,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       provider: { latencyMs: 5, requestsPerSecond: 1000 },
       warmupMs: 2000,
       durationMs: 1500,
+      ceilingMs: 2000,
     },
   },
   tiny: {
@@ -149,6 +153,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       provider: { latencyMs: 5, requestsPerSecond: 1000 },
       warmupMs: 1000,
       durationMs: 2000,
+      ceilingMs: 500,
     },
   },
 };

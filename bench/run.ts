@@ -5,6 +5,7 @@
  */
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { BenchEnv } from "./env";
+import { measureDynamoCeiling, type DynamoCeiling } from "./dynamo-ceiling";
 import { startEmulator } from "./emulator";
 import { MINIMUM_PER_CHARGE, transactionUnitsByRule } from "./capacity";
 import type { Preset } from "./presets";
@@ -73,6 +74,8 @@ export interface BenchResults {
     readonly unreported: Record<string, number>;
   };
   readonly leaseLatency: LeaseLatencyRow[];
+  /** DynamoDB Local saturated, measured just before scenario 6 (bench/dynamo-ceiling.ts). */
+  readonly dynamoCeiling: DynamoCeiling;
   readonly shards: ShardRow[];
   readonly notes: string[];
 }
@@ -139,10 +142,16 @@ export async function runBench(
     const leaseLatency = await runLeaseLatency(env, { rounds: preset.leaseRounds });
 
     log(`6/6 shards ${preset.shards.shardCounts.join(", ")} (one child process per contender)`);
-    const shards = await runShards(env, emulator, {
-      ...preset.shards,
-      subscriptions: () => preset.shards.subscriptions,
-    });
+    const dynamoCeiling = await measureDynamoCeiling(env, preset.shards.ceilingMs);
+    log(
+      `    DynamoDB Local saturated: ${dynamoCeiling.itemOperationsPerSecond.toFixed(0)} item operations/s (JVM ${dynamoCeiling.jvmCores?.toFixed(2) ?? "?"} cores)`,
+    );
+    const shards = await runShards(
+      env,
+      emulator,
+      { ...preset.shards, subscriptions: () => preset.shards.subscriptions },
+      dynamoCeiling,
+    );
     for (const row of shards)
       log(`    ${row.shards} shard(s): ${row.chargesPerSecond.toFixed(0)} charges/s; ${row.bottleneck}`);
 
@@ -165,6 +174,7 @@ export async function runBench(
       failover,
       capacity,
       leaseLatency,
+      dynamoCeiling,
       shards,
       notes: notes(designed, naive, capacity, shards),
     };
@@ -393,6 +403,41 @@ function figures(r: BenchResults): Figure[] {
       ),
     );
   }
+  const peak = [...r.shards].sort((a, b) => b.chargesPerSecond - a.chargesPerSecond)[0];
+  if (peak) {
+    out.push(
+      f(
+        "shards.peak",
+        `shards: the job's peak on this machine (${peak.shards} shard(s))`,
+        peak.chargesPerSecond,
+        "charges/s",
+        "≥ 500",
+        peak.chargesPerSecond >= 500,
+      ),
+      f(
+        "shards.itemOperationsPerCharge",
+        "shards: DynamoDB item operations per charge",
+        peak.dynamo.itemOperationsPerCharge,
+        "items",
+      ),
+      f(
+        "dynamo.ceiling",
+        "DynamoDB Local saturated: item operations/s",
+        r.dynamoCeiling.itemOperationsPerSecond,
+        "items/s",
+      ),
+    );
+    if (peak.jobCpuMsPerCharge !== null) {
+      out.push(
+        f(
+          "shards.jobCpuMsPerCharge",
+          "shards: the job's own CPU per charge (contender processes)",
+          peak.jobCpuMsPerCharge,
+          "ms",
+        ),
+      );
+    }
+  }
   return out;
 }
 
@@ -417,7 +462,6 @@ function notes(
       out.push(`shards ${row.shards}: a leader finished its shard before the window ended; seed more`);
     for (const e of row.errors) out.push(`shards ${row.shards}: ${e}`);
   }
-  const top = shards[shards.length - 1];
-  if (top) out.push(`shards: bottleneck at ${top.shards} shard(s): ${top.bottleneck}`);
+  for (const row of shards) out.push(`shards: bottleneck at ${row.shards} shard(s): ${row.bottleneck}`);
   return out;
 }

@@ -5,6 +5,7 @@
  */
 import { runRequest, startContender } from "./contender";
 import type { TableRef } from "./contender";
+import { ItemOperationCounter } from "./item-operations";
 
 export interface RunMessage {
   readonly type: "run";
@@ -15,6 +16,8 @@ export interface RunMessage {
   readonly runId: string;
   readonly asOf: string;
   readonly startAt: number;
+  /** When the measured window opens (epoch ms); it closes at the deadline. */
+  readonly windowStart: number;
   readonly deadline: number;
   readonly concurrency: number;
   readonly pageSize: number;
@@ -28,6 +31,8 @@ export interface DoneMessage {
   readonly otherOutcomes: number;
   readonly shardsLed: number[];
   readonly completeBeforeDeadline: boolean;
+  /** DynamoDB items this contender's requests touched within the window (bench/item-operations.ts). */
+  readonly itemOperationsInWindow: number;
   readonly error?: string;
 }
 
@@ -46,9 +51,13 @@ async function run(message: RunMessage): Promise<DoneMessage> {
     deadline: () => message.deadline,
     firstShard: message.index % message.shardCount,
   });
+  const items = new ItemOperationCounter().attach(contender.job.doc);
   let failure: string | undefined;
   contender.report.catch((error: unknown) => (failure = String(error)));
+  await sleepUntil(message.windowStart);
+  const itemsAtWindowStart = items.total;
   await sleepUntil(message.deadline);
+  const itemOperationsInWindow = items.total - itemsAtWindowStart;
   // Counted up to the deadline; then the contender is abandoned rather than left to finish its renewals
   // in flight (its tables are thrown away), so the next configuration starts on an idle machine.
   contender.kill();
@@ -64,6 +73,7 @@ async function run(message: RunMessage): Promise<DoneMessage> {
     completeBeforeDeadline: before.some(
       (e) => e.event.type === "lease-released" && e.event.outcome === "complete",
     ),
+    itemOperationsInWindow,
     ...(failure !== undefined && { error: failure }),
   };
 }
@@ -83,6 +93,7 @@ process.on("message", (message: RunMessage | { type: "exit" }) => {
       otherOutcomes: 0,
       shardsLed: [],
       completeBeforeDeadline: false,
+      itemOperationsInWindow: 0,
       error: String(error),
     }),
   );

@@ -4,8 +4,13 @@
  * contenders would share one event loop and hide the cost), against a provider that allows 1000
  * requests/s with low latency. Each contender runs with the job's default settings (32 renewals at once)
  * and its client-side limiter gets an equal share of 95% of the limit. Charges are counted up to the
- * deadline; then the contenders are abandoned (killed, tables thrown away) rather than drained. While the steady window runs, CPU time is sampled from /proc for DynamoDB Local's JVM, the
- * contender processes, and this process (which hosts the emulator), to say which one the run waited on.
+ * deadline; then the contenders are abandoned (killed, tables thrown away) rather than drained.
+ *
+ * To say what the run waited on, the steady window samples CPU time from /proc (DynamoDB Local's JVM,
+ * the contender processes, and this process, which hosts the emulator) and counts the DynamoDB items
+ * the contenders' requests touched, beside the ceiling DynamoDB Local reached when saturated earlier in
+ * the same run (bench/dynamo-ceiling.ts). DynamoDB Local serves one request at a time, so it can be the
+ * bottleneck with a core to spare.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -14,6 +19,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AS_OF, type BenchEnv } from "../env";
 import { CpuWindow } from "../cpu";
+import type { DynamoCeiling } from "../dynamo-ceiling";
 import { tally, type StripeEmulator } from "../emulator";
 import type { DoneMessage, RunMessage } from "../shard-worker";
 
@@ -39,6 +45,15 @@ export interface CpuShares {
   readonly cores: number;
 }
 
+export interface DynamoLoad {
+  /** DynamoDB items the contenders' requests touched per second in the window. */
+  readonly itemOperationsPerSecond: number;
+  /** Per successful charge in the window (renewals in flight at its ends make this approximate). */
+  readonly itemOperationsPerCharge: number;
+  /** itemOperationsPerSecond over the ceiling measured in this run; null without a ceiling. */
+  readonly shareOfCeiling: number | null;
+}
+
 export interface ShardRow {
   readonly shards: number;
   readonly provider: ShardsOptions["provider"];
@@ -49,6 +64,9 @@ export interface ShardRow {
   readonly rateLimited: number;
   readonly otherOutcomes: number;
   readonly cpu: CpuShares;
+  readonly dynamo: DynamoLoad;
+  /** CPU milliseconds the contender processes spent per successful charge: the job's own cost. */
+  readonly jobCpuMsPerCharge: number | null;
   readonly bottleneck: string;
   readonly ranOutOfWork: boolean;
   readonly errors: string[];
@@ -61,12 +79,13 @@ export async function runShards(
   env: BenchEnv,
   emulator: StripeEmulator,
   options: ShardsOptions,
+  ceiling: DynamoCeiling | null,
 ): Promise<ShardRow[]> {
   const pool = await startWorkers(Math.max(...options.shardCounts));
   const rows: ShardRow[] = [];
   try {
     for (const shards of options.shardCounts) {
-      rows.push(await runOne(env, emulator, options, shards, pool.slice(0, shards)));
+      rows.push(await runOne(env, emulator, options, ceiling, shards, pool.slice(0, shards)));
     }
   } finally {
     emulator.setFaults({});
@@ -79,6 +98,7 @@ async function runOne(
   env: BenchEnv,
   emulator: StripeEmulator,
   options: ShardsOptions,
+  ceiling: DynamoCeiling | null,
   shards: number,
   workers: ChildProcess[],
 ): Promise<ShardRow> {
@@ -105,6 +125,7 @@ async function runOne(
       runId,
       asOf: AS_OF,
       startAt,
+      windowStart,
       deadline,
       concurrency: options.concurrency,
       pageSize: options.pageSize,
@@ -140,6 +161,13 @@ async function runOne(
   };
   const total = sum([shares.dynamodbLocal, shares.contenders, shares.emulatorAndBench]);
   const withTotal = { ...shares, total };
+  const itemOperationsPerSecond =
+    results.reduce((n, r) => n + r.itemOperationsInWindow, 0) / ((deadline - windowStart) / 1000);
+  const dynamo: DynamoLoad = {
+    itemOperationsPerSecond,
+    itemOperationsPerCharge: charges > 0 ? (itemOperationsPerSecond * seconds) / charges : 0,
+    shareOfCeiling: ceiling ? itemOperationsPerSecond / ceiling.itemOperationsPerSecond : null,
+  };
   return {
     shards,
     provider: options.provider,
@@ -150,14 +178,32 @@ async function runOne(
     rateLimited: last.rateLimited - first.rateLimited,
     otherOutcomes: results.reduce((n, r) => n + r.otherOutcomes, 0),
     cpu: withTotal,
-    bottleneck: bottleneck(withTotal),
+    dynamo,
+    jobCpuMsPerCharge:
+      shares.contenders === null || charges === 0 ? null : (shares.contenders * 1000 * seconds) / charges,
+    bottleneck: bottleneck(withTotal, dynamo, ceiling),
     ranOutOfWork: results.some((r) => r.completeBeforeDeadline),
     errors: results.flatMap((r) => (r.error ? [r.error] : [])),
   };
 }
 
-/** Names what the run waited on, from where the CPU went. */
-export function bottleneck(cpu: CpuShares): string {
+/**
+ * Names what the run waited on: DynamoDB Local when its JVM used at least 80% of the CPU it used when
+ * saturated earlier in this run (it tops out near one core, however many clients: bench/dynamo-ceiling.ts);
+ * otherwise the CPU, if the machine's cores were busy, and who used them; otherwise nothing local.
+ */
+export function bottleneck(cpu: CpuShares, dynamo?: DynamoLoad, ceiling?: DynamoCeiling | null): string {
+  const saturatedJvm = ceiling?.jvmCores ?? null;
+  if (
+    dynamo &&
+    ceiling &&
+    saturatedJvm &&
+    cpu.dynamodbLocal !== null &&
+    cpu.dynamodbLocal >= 0.8 * saturatedJvm
+  ) {
+    const share = Math.round((100 * cpu.dynamodbLocal) / saturatedJvm);
+    return `DynamoDB Local: its JVM used ${cpu.dynamodbLocal.toFixed(2)} cores, ${share}% of the ${saturatedJvm.toFixed(2)} it used saturated in this run; ${dynamo.itemOperationsPerSecond.toFixed(0)} item operations/s (${dynamo.itemOperationsPerCharge.toFixed(1)} per charge) against a saturated ${ceiling.itemOperationsPerSecond.toFixed(0)}/s of plain puts`;
+  }
   if (
     cpu.total === null ||
     cpu.dynamodbLocal === null ||

@@ -49,6 +49,10 @@ it("runs every scenario and writes results.json and the charts", { timeout: 300_
     "lease.p99.50",
     "shards.1",
     "shards.2",
+    "shards.peak",
+    "shards.itemOperationsPerCharge",
+    "shards.jobCpuMsPerCharge",
+    "dynamo.ceiling",
   ]) {
     expect(ids).toContain(id);
   }
@@ -68,6 +72,15 @@ it("runs every scenario and writes results.json and the charts", { timeout: 300_
   expect(results.leaseLatency.map((r) => r.contenders)).toEqual([1, 10, 50]);
   for (const row of results.leaseLatency) expect(row.roundsWithoutOneWinner).toBe(0);
   expect(results.shards.map((r) => r.shards)).toEqual([1, 2]);
+  // A charge reads the subscription and its charge record, then writes the charge record three times,
+  // each with the subscription beside it: eight items, whatever the batching, plus the fence checks. The
+  // window cuts renewals in flight at both ends, so a short window's figure is within a margin of that.
+  for (const row of results.shards) {
+    expect(row.dynamo.itemOperationsPerCharge).toBeGreaterThan(6);
+    expect(row.dynamo.itemOperationsPerCharge).toBeLessThan(12);
+  }
+  expect(results.dynamoCeiling.jvmCores).toBeGreaterThan(0);
+  expect(results.notes.filter((n) => n.startsWith("shards: bottleneck at"))).toHaveLength(2);
   expect(results.capacity.minimum).toEqual({ read: 2, write: 14 });
 
   for (const chart of ["throughput-over-time.svg", "shards.svg"]) {
