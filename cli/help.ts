@@ -50,7 +50,7 @@ counts, and the checkpoint of the run in hand. Then counts from the indexes (no 
 due now (subscriptions due index), pending, in doubt, declined with a retry scheduled, declined with no
 retries left, needs customer action, quarantined (charges attention index).
 --list STATE lists the charge records in one state (pending, in_doubt, declined, needs_customer_action,
-quarantined), oldest update first, with the reason; --limit N (default 50).`,
+quarantined), oldest claim first, with the reason; --limit N (default 50).`,
   release: `Usage: ops release --force KEY [--by NAME]
 
 KEY is a lease key (billing/shard-0) or a shard number (0). Breaks the lease with LeaseClient.forceRelease:

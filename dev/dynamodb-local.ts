@@ -183,7 +183,10 @@ export function createTableInput(spec: TableSpec, tableName: string): CreateTabl
       GlobalSecondaryIndexes: spec.indexes.map((index) => ({
         IndexName: index.indexName,
         KeySchema: keySchema(index.partitionKey, index.sortKey),
-        Projection: { ProjectionType: "ALL" as const },
+        Projection:
+          index.projection.type === "KEYS_ONLY"
+            ? { ProjectionType: "KEYS_ONLY" as const }
+            : { ProjectionType: "INCLUDE" as const, NonKeyAttributes: [...index.projection.attributes] },
       })),
     }),
   };

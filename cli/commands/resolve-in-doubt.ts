@@ -11,19 +11,17 @@
  * would become; nothing is written and no lease is taken.
  */
 import { randomUUID } from "node:crypto";
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { ChargeRecord, InDoubtCharge } from "../../functions/core/billing/charge-state";
 import { runContender, type ContenderReport } from "../../functions/core/billing-run/contender";
 import type { RunEvent } from "../../functions/core/billing-run/events";
 import { runSettings } from "../../functions/core/billing-run/run-config";
 import { LeaseClient } from "../../functions/core/lease/lease-client";
 import { DynamoLeaseStore } from "../../functions/aws/dynamo-lease-store";
-import { CHARGE_TABLE } from "../../functions/schema/tables";
 import { booleanFlag, listFlag, stringFlag, wholeNumber } from "../args";
+import { recordsInState } from "../attention";
 import type { Context } from "../context";
 import { table } from "../format";
 
-const ATTENTION_INDEX = CHARGE_TABLE.indexes[0].indexName;
 const DEFAULT_WAIT_SECONDS = 120;
 
 export interface Resolution {
@@ -107,21 +105,7 @@ export async function collectResolution(
   options: { only?: readonly string[]; dryRun: boolean; waitSeconds: number },
 ): Promise<ResolveReport> {
   const [doc, tables, store] = await Promise.all([ctx.doc(), ctx.tables(), ctx.billingStore()]);
-  const all: InDoubtCharge[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: tables.charges,
-        IndexName: ATTENTION_INDEX,
-        KeyConditionExpression: "attention = :state",
-        ExpressionAttributeValues: { ":state": "in_doubt" },
-        ExclusiveStartKey: start,
-      }),
-    );
-    all.push(...((page.Items ?? []) as InDoubtCharge[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const { records: all } = await recordsInState(doc, tables, "in_doubt");
   const only = options.only ? new Set(options.only) : null;
   const inDoubt = only ? all.filter((c) => only.has(c.subscriptionId)) : all;
   const notInDoubt = options.only?.filter((id) => !inDoubt.some((c) => c.subscriptionId === id)) ?? [];

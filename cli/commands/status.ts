@@ -11,6 +11,7 @@ import { shardLeaseKey } from "../../functions/core/lease/lease";
 import { dueShardKey } from "../../functions/aws/dynamo-billing-store";
 import { CHARGE_TABLE, LEASE_RECORD, SUBSCRIPTION_TABLE } from "../../functions/schema/tables";
 import { stringFlag, UsageError, wholeNumber } from "../args";
+import { recordsInState } from "../attention";
 import type { Context } from "../context";
 import { counts as countText, money, relative, table, when } from "../format";
 
@@ -147,7 +148,7 @@ export async function status(ctx: Context): Promise<number> {
   return 0;
 }
 
-/** `status --list STATE`: the records of one attention state, oldest update first, from the index. */
+/** `status --list STATE`: the records of one attention state, oldest claim first (cli/attention.ts). */
 async function listAttention(ctx: Context, raw: string): Promise<number> {
   const state = raw.replaceAll("-", "_");
   if (!(ATTENTION_STATES as readonly string[]).includes(state)) {
@@ -155,23 +156,7 @@ async function listAttention(ctx: Context, raw: string): Promise<number> {
   }
   const limit = wholeNumber("--limit", stringFlag(ctx.flags, "limit"), 1) ?? 50;
   const [doc, tables] = await Promise.all([ctx.doc(), ctx.tables()]);
-  const items: ChargeRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: tables.charges,
-        IndexName: ATTENTION_INDEX,
-        KeyConditionExpression: "attention = :state",
-        ExpressionAttributeValues: { ":state": state },
-        Limit: limit - items.length,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...((page.Items ?? []) as ChargeRecord[]));
-    start = page.LastEvaluatedKey;
-  } while (start && items.length < limit);
-  const more = start !== undefined;
+  const { records: items, more } = await recordsInState(doc, tables, state as ChargeRecord["state"], limit);
   if (ctx.json) {
     ctx.io.stdout(JSON.stringify({ state, items, more }, null, 2));
     return 0;
@@ -182,7 +167,7 @@ async function listAttention(ctx: Context, raw: string): Promise<number> {
   }
   ctx.io.stdout(
     [
-      `${state} charge records, oldest update first${more ? ` (the first ${items.length}; there may be more: raise --limit)` : ""}:`,
+      `${state} charge records, oldest claim first${more ? ` (the first ${items.length}; there may be more: raise --limit)` : ""}:`,
       table(
         ["subscription", "period start", "updated", "payment intent", "amount", "fence", "detail"],
         items.map((r) => [

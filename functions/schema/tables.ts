@@ -16,6 +16,12 @@ export interface IndexSpec {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /**
+   * The attributes copied into the index besides the keys. DynamoDB writes an index entry only when its
+   * keys or these attributes change, so a small projection keeps the index out of most writes.
+   */
+  readonly projection:
+    { readonly type: "KEYS_ONLY" } | { readonly type: "INCLUDE"; readonly attributes: readonly string[] };
 }
 
 export interface TableSpec {
@@ -62,6 +68,8 @@ export const SUBSCRIPTION_TABLE = {
       indexName: "due",
       partitionKey: { name: "dueShard", type: "S" },
       sortKey: { name: "nextAttemptAt", type: "S" },
+      // The leader needs only ids from it and reads each subscription strongly consistently.
+      projection: { type: "KEYS_ONLY" },
     },
   ],
 } as const satisfies TableSpec;
@@ -69,7 +77,10 @@ export const SUBSCRIPTION_TABLE = {
 /**
  * The charge ledger: one record per subscription and billing period. The sparse `attention` index holds
  * records that are not settled for good (pending, in doubt, declined awaiting retry, needs customer
- * action, quarantined), so operators and the resolver find them without a scan.
+ * action, quarantined), so operators and the resolver find them without a scan. It is keyed on the
+ * claim's time and holds keys only (and `retryAt`, for the status counts): recording a PaymentIntent on a
+ * pending record changes neither, so that write costs no index write; readers fetch the records
+ * themselves (cli/attention.ts).
  */
 export const CHARGE_TABLE = {
   id: "Charges",
@@ -80,7 +91,8 @@ export const CHARGE_TABLE = {
     {
       indexName: "attention",
       partitionKey: { name: "attention", type: "S" },
-      sortKey: { name: "updatedAt", type: "S" },
+      sortKey: { name: "createdAt", type: "S" },
+      projection: { type: "INCLUDE", attributes: ["retryAt"] },
     },
   ],
 } as const satisfies TableSpec;

@@ -56,8 +56,10 @@ function tableFromSpec(scope: Construct, spec: TableSpec): Table {
       indexName: index.indexName,
       partitionKey: attribute(index.partitionKey),
       ...(index.sortKey && { sortKey: attribute(index.sortKey) }),
-      // As in dev/dynamodb-local.ts: the billing run reads whole items from the index.
-      projectionType: ProjectionType.ALL,
+      // As in dev/dynamodb-local.ts: the spec's projection.
+      ...(index.projection.type === "KEYS_ONLY"
+        ? { projectionType: ProjectionType.KEYS_ONLY }
+        : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection.attributes] }),
     });
   }
   return table;
