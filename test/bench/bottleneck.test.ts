@@ -32,10 +32,21 @@ function shares(
 }
 
 describe("bottleneck", () => {
-  it("names DynamoDB Local when its JVM comes within 20% of the CPU it used saturated", () => {
+  it("names DynamoDB Local when its JVM comes within 15% of the CPU it used saturated", () => {
     const text = bottleneck(shares(0.9, 0.6, 0.1, 1.6), load, ceiling);
-    expect(text).toMatch(/^DynamoDB Local: its JVM used 0\.90 cores, 90% of the 1\.00/);
-    expect(text).toContain("1400 item operations/s (8.0 per charge)");
+    expect(text).toMatch(/^DynamoDB Local: 1400 item operations\/s \(8\.0 per charge\), 70% of the 2000\/s/);
+    expect(text).toContain("its JVM used 0.90 cores, 90% of the 1.00 it used saturated");
+  });
+
+  it("names DynamoDB Local when the items it served come within 15% of its saturated rate", () => {
+    const busy: DynamoLoad = {
+      itemOperationsPerSecond: 1900,
+      itemOperationsPerCharge: 8,
+      shareOfCeiling: 0.95,
+    };
+    expect(bottleneck(shares(0.7, 0.6, 0.1, 1.4), busy, ceiling)).toMatch(
+      /^DynamoDB Local: 1900 item operations\/s/,
+    );
   });
 
   it("names the CPU and its biggest user when the cores are busy and DynamoDB Local is not saturated", () => {
