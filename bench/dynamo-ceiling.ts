@@ -10,7 +10,7 @@
  * kept for scale; the job's own mix (conditional updates, condition checks on one lease item, index
  * upkeep) costs DynamoDB Local more per item than plain new puts.
  */
-import { TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { CpuWindow } from "./cpu";
 import type { BenchEnv } from "./env";
 
@@ -22,6 +22,8 @@ export interface DynamoCeiling {
   readonly transactionItems: number;
   readonly clients: number;
   readonly seconds: number;
+  /** Mean time of a strongly consistent GetItem with DynamoDB Local otherwise idle, one at a time. */
+  readonly idleRequestMs: number;
 }
 
 const ITEMS_PER_TRANSACTION = 25;
@@ -33,6 +35,7 @@ export async function measureDynamoCeiling(env: BenchEnv, durationMs: number): P
   let items = 0;
   let next = 0;
   try {
+    const idleRequestMs = await idleLatency(tables);
     const began = performance.now();
     const until = began + durationMs;
     window.begin();
@@ -59,10 +62,25 @@ export async function measureDynamoCeiling(env: BenchEnv, durationMs: number): P
       transactionItems: ITEMS_PER_TRANSACTION,
       clients: CLIENTS,
       seconds,
+      idleRequestMs,
     };
   } finally {
     tables.doc.destroy();
   }
+}
+
+const IDLE_PROBES = 200;
+
+async function idleLatency(tables: Awaited<ReturnType<BenchEnv["tables"]>>): Promise<number> {
+  await tables.doc.send(new PutCommand({ TableName: tables.names.charges, Item: chargeLike(-1) }));
+  const key = { subscriptionId: chargeLike(-1).subscriptionId, periodStart: chargeLike(-1).periodStart };
+  const began = performance.now();
+  for (let i = 0; i < IDLE_PROBES; i++) {
+    await tables.doc.send(
+      new GetCommand({ TableName: tables.names.charges, Key: key, ConsistentRead: true }),
+    );
+  }
+  return (performance.now() - began) / IDLE_PROBES;
 }
 
 /** An item of a charge record's size and shape (about 400 bytes), in the attention index as a pending one. */

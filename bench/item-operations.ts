@@ -3,17 +3,28 @@
  * (bench/dynamo-ceiling.ts): one per Get, Put, Update, Delete and ConditionCheck, one per action of a
  * transaction, one per item a Query or Scan returns (at least one: an empty query is still a request).
  * Only requests that succeed are counted; a cancelled transaction cost DynamoDB Local work too, so the
- * count is a lower bound on what it did.
+ * count is a lower bound on what it did. It also adds up how long the requests took (failed ones too),
+ * to tell how long the job waited on DynamoDB Local.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 export class ItemOperationCounter {
   total = 0;
+  requests = 0;
+  /** Milliseconds the requests took, added up (they overlap: this is not elapsed time). */
+  requestMs = 0;
 
   attach(doc: DynamoDBDocumentClient): this {
     doc.middlewareStack.add(
       (next, context) => async (args) => {
-        const result = await next(args);
+        const began = performance.now();
+        let result;
+        try {
+          result = await next(args);
+        } finally {
+          this.requests += 1;
+          this.requestMs += performance.now() - began;
+        }
         this.total += itemsOf(
           String(context.commandName ?? ""),
           args.input as Record<string, unknown>,

@@ -421,6 +421,12 @@ function figures(r: BenchResults): Figure[] {
         "items",
       ),
       f(
+        "shards.dynamoRequestMs",
+        `shards: the job's DynamoDB requests, mean (idle DynamoDB Local: ${r.dynamoCeiling.idleRequestMs.toFixed(1)} ms)`,
+        peak.dynamo.meanRequestMs,
+        "ms",
+      ),
+      f(
         "dynamo.ceiling",
         "DynamoDB Local saturated: item operations/s",
         r.dynamoCeiling.itemOperationsPerSecond,

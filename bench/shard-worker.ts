@@ -33,6 +33,9 @@ export interface DoneMessage {
   readonly completeBeforeDeadline: boolean;
   /** DynamoDB items this contender's requests touched within the window (bench/item-operations.ts). */
   readonly itemOperationsInWindow: number;
+  /** DynamoDB requests within the window, and the milliseconds they took, added up. */
+  readonly dynamoRequestsInWindow: number;
+  readonly dynamoRequestMsInWindow: number;
   readonly error?: string;
 }
 
@@ -55,9 +58,11 @@ async function run(message: RunMessage): Promise<DoneMessage> {
   let failure: string | undefined;
   contender.report.catch((error: unknown) => (failure = String(error)));
   await sleepUntil(message.windowStart);
-  const itemsAtWindowStart = items.total;
+  const atWindowStart = { ...items };
   await sleepUntil(message.deadline);
-  const itemOperationsInWindow = items.total - itemsAtWindowStart;
+  const itemOperationsInWindow = items.total - atWindowStart.total;
+  const dynamoRequestsInWindow = items.requests - atWindowStart.requests;
+  const dynamoRequestMsInWindow = items.requestMs - atWindowStart.requestMs;
   // Counted up to the deadline; then the contender is abandoned rather than left to finish its renewals
   // in flight (its tables are thrown away), so the next configuration starts on an idle machine.
   contender.kill();
@@ -74,6 +79,8 @@ async function run(message: RunMessage): Promise<DoneMessage> {
       (e) => e.event.type === "lease-released" && e.event.outcome === "complete",
     ),
     itemOperationsInWindow,
+    dynamoRequestsInWindow,
+    dynamoRequestMsInWindow,
     ...(failure !== undefined && { error: failure }),
   };
 }
@@ -94,6 +101,8 @@ process.on("message", (message: RunMessage | { type: "exit" }) => {
       shardsLed: [],
       completeBeforeDeadline: false,
       itemOperationsInWindow: 0,
+      dynamoRequestsInWindow: 0,
+      dynamoRequestMsInWindow: 0,
       error: String(error),
     }),
   );

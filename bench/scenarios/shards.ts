@@ -52,6 +52,8 @@ export interface DynamoLoad {
   readonly itemOperationsPerCharge: number;
   /** itemOperationsPerSecond over the ceiling measured in this run; null without a ceiling. */
   readonly shareOfCeiling: number | null;
+  /** Mean time the contenders' DynamoDB requests took in the window. */
+  readonly meanRequestMs: number;
 }
 
 export interface ShardRow {
@@ -163,7 +165,10 @@ async function runOne(
   const withTotal = { ...shares, total };
   const itemOperationsPerSecond =
     results.reduce((n, r) => n + r.itemOperationsInWindow, 0) / ((deadline - windowStart) / 1000);
+  const dynamoRequests = results.reduce((n, r) => n + r.dynamoRequestsInWindow, 0);
   const dynamo: DynamoLoad = {
+    meanRequestMs:
+      dynamoRequests === 0 ? 0 : results.reduce((n, r) => n + r.dynamoRequestMsInWindow, 0) / dynamoRequests,
     itemOperationsPerSecond,
     itemOperationsPerCharge: charges > 0 ? (itemOperationsPerSecond * seconds) / charges : 0,
     shareOfCeiling: ceiling ? itemOperationsPerSecond / ceiling.itemOperationsPerSecond : null,
@@ -188,19 +193,26 @@ async function runOne(
 }
 
 /**
- * Names what the run waited on. DynamoDB Local, when it came within 15% of its saturated state measured
- * earlier in this run (bench/dynamo-ceiling.ts) by either reading: its JVM's CPU, or the items it served
- * per second. The second understates (the job's conditional updates and index upkeep cost it more per
- * item than the probe's plain puts) and the first varies with garbage collection, so either suffices.
- * Otherwise the CPU, if the machine's cores were busy, and who used them; otherwise nothing local.
+ * Names what the run waited on, from three readings of the same window:
+ * 1. DynamoDB Local at its saturated state (bench/dynamo-ceiling.ts), within 15%, by either its JVM's CPU
+ *    or the items it served per second (the second understates: the job's conditional updates and index
+ *    upkeep cost it more per item than the probe's plain puts);
+ * 2. the machine's cores busy: the CPU, and who used it most;
+ * 3. the job's DynamoDB requests taking at least 3 times as long as on an idle DynamoDB Local, with cores
+ *    to spare: they queued at DynamoDB Local.
+ * Otherwise nothing local held the job back (the provider's latency and rate limit did).
  */
 export function bottleneck(cpu: CpuShares, dynamo?: DynamoLoad, ceiling?: DynamoCeiling | null): string {
   const jvmShare =
     ceiling?.jvmCores && cpu.dynamodbLocal !== null ? cpu.dynamodbLocal / ceiling.jvmCores : null;
   const itemShare = dynamo?.shareOfCeiling ?? null;
-  if (dynamo && ceiling && Math.max(jvmShare ?? 0, itemShare ?? 0) >= 0.85) {
-    const pct = (x: number | null) => (x === null ? "?" : `${Math.round(100 * x)}%`);
-    return `DynamoDB Local: ${dynamo.itemOperationsPerSecond.toFixed(0)} item operations/s (${dynamo.itemOperationsPerCharge.toFixed(1)} per charge), ${pct(itemShare)} of the ${ceiling.itemOperationsPerSecond.toFixed(0)}/s it served saturated in this run; its JVM used ${cpu.dynamodbLocal?.toFixed(2) ?? "?"} cores, ${pct(jvmShare)} of the ${ceiling.jvmCores?.toFixed(2) ?? "?"} it used saturated`;
+  const pct = (x: number | null) => (x === null ? "?" : `${Math.round(100 * x)}%`);
+  const dynamoReadings =
+    dynamo && ceiling
+      ? `${dynamo.itemOperationsPerSecond.toFixed(0)} item operations/s (${dynamo.itemOperationsPerCharge.toFixed(1)} per charge), ${pct(itemShare)} of the ${ceiling.itemOperationsPerSecond.toFixed(0)}/s it served saturated; its JVM at ${cpu.dynamodbLocal?.toFixed(2) ?? "?"} cores, ${pct(jvmShare)} of saturated; requests took ${dynamo.meanRequestMs.toFixed(1)} ms on average, ${ceiling.idleRequestMs.toFixed(1)} ms idle`
+      : null;
+  if (dynamoReadings && Math.max(jvmShare ?? 0, itemShare ?? 0) >= 0.85) {
+    return `DynamoDB Local, saturated: ${dynamoReadings}`;
   }
   if (
     cpu.total === null ||
@@ -223,9 +235,13 @@ export function bottleneck(cpu: CpuShares, dynamo?: DynamoLoad, ceiling?: Dynamo
     .slice(0, 3)
     .map(([n, v]) => `${n} ${v.toFixed(2)}`)
     .join(", ");
-  return machine >= 0.85 * cpu.cores
-    ? `CPU: ${machine.toFixed(2)} of ${cpu.cores} cores busy, most by ${name} (${share}%); cores: ${ours}`
-    : `not CPU-bound: ${machine.toFixed(2)} of ${cpu.cores} cores busy (${ours}); the job was waiting, not computing (DynamoDB Local's response times, the provider's latency)`;
+  if (machine >= 0.85 * cpu.cores) {
+    return `CPU: ${machine.toFixed(2)} of ${cpu.cores} cores busy, most by ${name} (${share}%); cores: ${ours}`;
+  }
+  if (dynamoReadings && dynamo && ceiling && dynamo.meanRequestMs >= 3 * ceiling.idleRequestMs) {
+    return `DynamoDB Local, requests queued: ${dynamoReadings}; ${machine.toFixed(2)} of ${cpu.cores} cores busy (${ours})`;
+  }
+  return `nothing local: ${machine.toFixed(2)} of ${cpu.cores} cores busy (${ours}); the job waited on the provider's latency and rate limit`;
 }
 
 async function startWorkers(count: number): Promise<ChildProcess[]> {

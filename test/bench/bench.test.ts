@@ -53,6 +53,7 @@ it("runs every scenario and writes results.json and the charts", { timeout: 300_
     "shards.itemOperationsPerCharge",
     "shards.jobCpuMsPerCharge",
     "dynamo.ceiling",
+    "shards.dynamoRequestMs",
   ]) {
     expect(ids).toContain(id);
   }

@@ -12,8 +12,14 @@ const ceiling: DynamoCeiling = {
   transactionItems: 25,
   clients: 6,
   seconds: 5,
+  idleRequestMs: 2,
 };
-const load: DynamoLoad = { itemOperationsPerSecond: 1400, itemOperationsPerCharge: 8, shareOfCeiling: 0.7 };
+const load: DynamoLoad = {
+  itemOperationsPerSecond: 1400,
+  itemOperationsPerCharge: 8,
+  shareOfCeiling: 0.7,
+  meanRequestMs: 4,
+};
 
 function shares(
   dynamodbLocal: number,
@@ -34,18 +40,16 @@ function shares(
 describe("bottleneck", () => {
   it("names DynamoDB Local when its JVM comes within 15% of the CPU it used saturated", () => {
     const text = bottleneck(shares(0.9, 0.6, 0.1, 1.6), load, ceiling);
-    expect(text).toMatch(/^DynamoDB Local: 1400 item operations\/s \(8\.0 per charge\), 70% of the 2000\/s/);
-    expect(text).toContain("its JVM used 0.90 cores, 90% of the 1.00 it used saturated");
+    expect(text).toMatch(
+      /^DynamoDB Local, saturated: 1400 item operations\/s \(8\.0 per charge\), 70% of the 2000\/s/,
+    );
+    expect(text).toContain("its JVM at 0.90 cores, 90% of saturated");
   });
 
   it("names DynamoDB Local when the items it served come within 15% of its saturated rate", () => {
-    const busy: DynamoLoad = {
-      itemOperationsPerSecond: 1900,
-      itemOperationsPerCharge: 8,
-      shareOfCeiling: 0.95,
-    };
+    const busy: DynamoLoad = { ...load, itemOperationsPerSecond: 1900, shareOfCeiling: 0.95 };
     expect(bottleneck(shares(0.7, 0.6, 0.1, 1.4), busy, ceiling)).toMatch(
-      /^DynamoDB Local: 1900 item operations\/s/,
+      /^DynamoDB Local, saturated: 1900 item operations\/s/,
     );
   });
 
@@ -54,11 +58,18 @@ describe("bottleneck", () => {
     expect(text).toMatch(/^CPU: 1\.80 of 2 cores busy, most by the job's contenders/);
   });
 
-  it("says the job was waiting when neither is saturated", () => {
-    expect(bottleneck(shares(0.3, 0.3, 0.1, 0.7), load, ceiling)).toMatch(/^not CPU-bound: 0\.70 of 2 cores/);
+  it("names DynamoDB Local when its requests queued (3 times idle or more) with cores to spare", () => {
+    const queued: DynamoLoad = { ...load, meanRequestMs: 40 };
+    expect(bottleneck(shares(0.7, 0.6, 0.1, 1.4), queued, ceiling)).toMatch(
+      /^DynamoDB Local, requests queued: .*requests took 40\.0 ms on average, 2\.0 ms idle; 1\.40 of 2 cores busy/,
+    );
+  });
+
+  it("names nothing local when nothing is saturated and DynamoDB answers promptly", () => {
+    expect(bottleneck(shares(0.3, 0.3, 0.1, 0.7), load, ceiling)).toMatch(/^nothing local: 0\.70 of 2 cores/);
   });
 
   it("falls back to the CPU rule without a ceiling", () => {
-    expect(bottleneck(shares(0.95, 0.5, 0.1, 1.6))).toMatch(/^not CPU-bound/);
+    expect(bottleneck(shares(0.95, 0.5, 0.1, 1.6))).toMatch(/^nothing local/);
   });
 });
