@@ -7,10 +7,11 @@
  * deadline; then the contenders are abandoned (killed, tables thrown away) rather than drained.
  *
  * To say what the run waited on, the steady window samples CPU time from /proc (DynamoDB Local's JVM,
- * the contender processes, and this process, which hosts the emulator) and counts the DynamoDB items
- * the contenders' requests touched, beside the ceiling DynamoDB Local reached when saturated earlier in
- * the same run (bench/dynamo-ceiling.ts). DynamoDB Local serves one request at a time, so it can be the
- * bottleneck with a core to spare.
+ * the contender processes, and this process, which hosts the emulator), counts the DynamoDB items the
+ * contenders' requests touched and times those requests, beside DynamoDB Local saturated and idle,
+ * measured earlier in the same run (bench/dynamo-ceiling.ts). DynamoDB Local does not spread its work
+ * over the cores (saturated, its JVM stays near one), so it can be the bottleneck with a core to spare:
+ * its requests then queue.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
