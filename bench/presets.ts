@@ -1,5 +1,5 @@
 /**
- * Sizes of a benchmark run. `full` is `npm run bench` (about five minutes here), `quick` is
+ * Sizes of a benchmark run. `full` is `npm run bench` (about three minutes here), `quick` is
  * `npm run bench -- --quick` (under a minute), `tiny` is the smoke test's (shape only, figures meaningless).
  */
 import { DEFAULT_LEASE_TIMINGS, type LeaseTimings } from "../functions/core/lease/lease-timings";
