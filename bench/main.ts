@@ -2,7 +2,7 @@
  * `npm run bench`: the billing job's benchmark. Starts its own DynamoDB Local and Stripe emulator, prints
  * each figure beside its target, and writes bench/results.json and the charts beside it.
  *
- *   npm run bench                 # the full run, about five minutes
+ *   npm run bench                 # the full run, about three minutes here
  *   npm run bench -- --quick      # smaller numbers, under a minute
  *   npm run bench -- --out /tmp/results.json
  */
