@@ -14,6 +14,10 @@ export class ItemOperationCounter {
   /** Milliseconds the requests took, added up (they overlap: this is not elapsed time). */
   requestMs = 0;
 
+  snapshot(): { total: number; requests: number; requestMs: number } {
+    return { total: this.total, requests: this.requests, requestMs: this.requestMs };
+  }
+
   attach(doc: DynamoDBDocumentClient): this {
     doc.middlewareStack.add(
       (next, context) => async (args) => {

@@ -58,7 +58,7 @@ async function run(message: RunMessage): Promise<DoneMessage> {
   let failure: string | undefined;
   contender.report.catch((error: unknown) => (failure = String(error)));
   await sleepUntil(message.windowStart);
-  const atWindowStart = { ...items };
+  const atWindowStart = items.snapshot();
   await sleepUntil(message.deadline);
   const itemOperationsInWindow = items.total - atWindowStart.total;
   const dynamoRequestsInWindow = items.requests - atWindowStart.requests;
