@@ -2,13 +2,13 @@
  * How many item operations per second DynamoDB Local can serve on this machine, measured in the run
  * that uses it, so the shard scenario can say whether it waited on DynamoDB Local.
  *
- * DynamoDB Local tops out near one busy core: with more clients, its JVM's CPU and the items it handles
- * per second stop growing (in a probe made while writing this, single puts, single gets and transactions
- * of 10 to 99 puts all levelled off within about 30% of each other, 16 clients or 4). This probe
- * saturates it with transactions of puts, as the job's group commits are, and records the CPU its JVM
- * used meanwhile: a run whose JVM comes near that figure waited on DynamoDB Local. Items per second are
- * kept for scale; the job's own mix (conditional updates, condition checks on one lease item, index
- * upkeep) costs DynamoDB Local more per item than plain new puts.
+ * The probe saturates DynamoDB Local with six clients sending transactions of puts, as the job's group
+ * commits are, and records the items it served per second and the CPU its JVM used meanwhile (here
+ * about one core of two: bench/results.json, dynamoCeiling). A run whose JVM or item rate comes near
+ * those figures waited on DynamoDB Local. The job's own mix (conditional updates, condition checks on
+ * one lease item, index upkeep) costs DynamoDB Local more per item than plain new puts, so its item rate
+ * understates how close it came. The probe also times single reads on the idle database, to tell when
+ * the job's requests queued.
  */
 import { GetCommand, PutCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { CpuWindow } from "./cpu";

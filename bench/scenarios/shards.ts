@@ -9,9 +9,9 @@
  * To say what the run waited on, the steady window samples CPU time from /proc (DynamoDB Local's JVM,
  * the contender processes, and this process, which hosts the emulator), counts the DynamoDB items the
  * contenders' requests touched and times those requests, beside DynamoDB Local saturated and idle,
- * measured earlier in the same run (bench/dynamo-ceiling.ts). DynamoDB Local does not spread its work
- * over the cores (saturated, its JVM stays near one), so it can be the bottleneck with a core to spare:
- * its requests then queue.
+ * measured earlier in the same run (bench/dynamo-ceiling.ts). Saturated on purpose, DynamoDB Local's
+ * JVM used about one core of two here, so it can be the bottleneck with a core to spare: its requests
+ * then queue.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
