@@ -105,7 +105,7 @@ export async function rerun(ctx: Context): Promise<number> {
   }
   // A shard this run led but did not finish (charges left in doubt, out of time, lease lost) needs a look.
   const led = (result as Partial<RunResult> | null)?.led ?? [];
-  return led.some((shard) => shard.outcome !== "complete") ? 1 : 0;
+  return led.some((shard) => shard.outcome !== "complete" && shard.outcome !== "targeted") ? 1 : 0;
 }
 
 async function invokeRemotely(
@@ -266,7 +266,7 @@ function describeResult(event: RerunEvent, target: string, result: unknown): str
         (r.led ?? []).map((s) => [s.shard, s.fence, s.outcome, s.stopReason, s.leftDue, countText(s.tally)]),
       ),
       ...(r.stoodBy ?? []).map((s) => `shard ${s.shard}: stood by (${s.reason})`),
-      ...((r.led ?? []).some((s) => s.outcome !== "complete")
+      ...((r.led ?? []).some((s) => s.outcome !== "complete" && s.outcome !== "targeted")
         ? [
             "Not everything due was finished: see ops status, and docs/runbook.md (BillingStopped, Charges in doubt).",
           ]

@@ -19,7 +19,7 @@ export interface LogLine {
 export interface LedShard {
   readonly shard: number;
   readonly fence: number;
-  readonly outcome: "complete" | "partial" | "lost";
+  readonly outcome: "complete" | "targeted" | "partial" | "lost";
   readonly stopReason: string | null;
   readonly leftDue: number;
 }

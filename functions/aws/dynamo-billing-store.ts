@@ -3,15 +3,20 @@
  * through the sparse `due` index (which may lag writes by a moment); everything that decides goes
  * through strongly consistent reads and fenced, conditional transactions.
  */
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ChargeRecord } from "../core/billing/charge-state";
+import { readChargeRecord } from "../core/billing/charge-record-schema";
+import { dueShardKey } from "../core/billing/subscription";
 import type { LeaseToken } from "../core/lease/lease";
-import type {
-  ChargeLedger,
-  DuePage,
-  SaveResult,
-  SubscriptionChange,
-  SubscriptionSource,
+import {
+  UnreadableRecordError,
+  type ChargeLedger,
+  type DuePage,
+  type QuarantineResult,
+  type SaveResult,
+  type SubscriptionChange,
+  type SubscriptionPage,
+  type SubscriptionSource,
 } from "../core/billing-run/ports";
 import { SUBSCRIPTION_TABLE, type TableNames } from "../schema/tables";
 import type { CapacityMeter } from "./dynamo";
@@ -19,10 +24,7 @@ import type { FencedItem, FencedWriter } from "./fenced-writer";
 
 const DUE_INDEX = SUBSCRIPTION_TABLE.indexes[0].indexName;
 
-/** The `dueShard` value of a shard's billable subscriptions: the due index's partition key. */
-export function dueShardKey(shard: number): string {
-  return `shard-${shard}`;
-}
+export { dueShardKey };
 
 /** States a person or the resolver may need to look at; succeeded records leave the attention index. */
 export function attentionOf(record: ChargeRecord): string | undefined {
@@ -46,7 +48,7 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
         ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
         ProjectionExpression: "subscriptionId, nextAttemptAt",
         Limit: pageSize,
-        ...(cursor && { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) }),
+        ...(cursor && { ExclusiveStartKey: decodeCursor(cursor) }),
         ReturnConsumedCapacity: "TOTAL",
       }),
     );
@@ -56,10 +58,21 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
         subscriptionId: String(item.subscriptionId),
         nextAttemptAt: String(item.nextAttemptAt),
       })),
-      cursor: result.LastEvaluatedKey
-        ? Buffer.from(JSON.stringify(result.LastEvaluatedKey), "utf8").toString("base64url")
-        : null,
+      cursor: encodeCursor(result.LastEvaluatedKey),
     };
+  }
+
+  async scanSubscriptions(cursor: string | null, pageSize: number): Promise<SubscriptionPage> {
+    const result = await this.doc.send(
+      new ScanCommand({
+        TableName: this.tables.subscriptions,
+        Limit: pageSize,
+        ...(cursor && { ExclusiveStartKey: decodeCursor(cursor) }),
+        ReturnConsumedCapacity: "TOTAL",
+      }),
+    );
+    this.meter?.record("scan.subscriptions", result.ConsumedCapacity);
+    return { items: result.Items ?? [], cursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
   async getSubscription(subscriptionId: string): Promise<Record<string, unknown> | null> {
@@ -85,7 +98,33 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
       }),
     );
     this.meter?.record("get.charge", result.ConsumedCapacity);
-    return (result.Item as ChargeRecord | undefined) ?? null;
+    if (result.Item === undefined) return null;
+    const read = readChargeRecord(result.Item);
+    if (!read.ok) {
+      throw new UnreadableRecordError(
+        "chargeRecord",
+        `the charge record for the period starting ${periodStart} cannot be read (${read.problem})`,
+      );
+    }
+    return read.record;
+  }
+
+  async quarantineSubscription(
+    token: LeaseToken,
+    subscriptionId: string,
+    reason: string,
+    observedUpdatedAt: unknown,
+  ): Promise<QuarantineResult> {
+    const change: SubscriptionChange = {
+      kind: "quarantine-invalid",
+      subscriptionId,
+      reason,
+      observedUpdatedAt,
+    };
+    const now = new Date().toISOString();
+    const result = await this.writer.write(token, [this.subscriptionItem(change, now, token.fence)]);
+    if (result.ok) return result;
+    return result.reason === "fenced-out" ? result : { ok: false, reason: "gone" };
   }
 
   async saveCharge(
@@ -117,9 +156,17 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
     // The charge record or the subscription moved under us: report the record as it is now.
     const current =
       result.failedIndex === 0 && result.current
-        ? (result.current as unknown as ChargeRecord)
+        ? this.chargeOrNull(result.current)
         : await this.getCharge(next.subscriptionId, next.periodStart);
     return { ok: false, reason: "conflict", current };
+  }
+
+  /** The item DynamoDB returned with a failed condition, read as a charge record. */
+  private chargeOrNull(item: Record<string, unknown>): ChargeRecord | null {
+    const read = readChargeRecord(item);
+    if (!read.ok)
+      throw new UnreadableRecordError("chargeRecord", `the charge record cannot be read (${read.problem})`);
+    return read.record;
   }
 
   private subscriptionItem(change: SubscriptionChange, now: string, fence: number): FencedItem {
@@ -208,12 +255,17 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
             },
           },
         };
-      case "quarantine-invalid":
+      case "quarantine-invalid": {
+        // Only the record as it was read: a fix that landed since (updatedAt moved) is not overwritten.
+        const observed = typeof change.observedUpdatedAt === "string" ? change.observedUpdatedAt : null;
         return {
           Update: {
             TableName,
             Key,
-            ConditionExpression: "attribute_exists(subscriptionId)",
+            ConditionExpression:
+              observed === null
+                ? "attribute_exists(subscriptionId)"
+                : "attribute_exists(subscriptionId) AND #updatedAt = :observed",
             UpdateExpression:
               "SET #status = :status, #statusReason = :reason, #updatedAt = :now, #fence = :fence REMOVE #dueShard",
             ExpressionAttributeNames: {
@@ -228,9 +280,20 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
               ":reason": change.reason,
               ":now": now,
               ":fence": fence,
+              ...(observed !== null && { ":observed": observed }),
             },
           },
         };
+      }
     }
   }
+}
+
+/** DynamoDB's LastEvaluatedKey as an opaque string, and back. */
+function encodeCursor(key: Record<string, unknown> | undefined): string | null {
+  return key ? Buffer.from(JSON.stringify(key), "utf8").toString("base64url") : null;
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Record<string, unknown>;
 }

@@ -4,12 +4,20 @@
  */
 import {
   QueryCommand,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import { LEASE_RECORD } from "../schema/tables";
-import type { Checkpoint, LeaseRecord, LeaseSnapshot, LeaseToken, RunOutcome } from "../core/lease/lease";
+import type {
+  Checkpoint,
+  LeaseRecord,
+  LeaseSnapshot,
+  LeaseToken,
+  RunOutcome,
+  SweepProgress,
+} from "../core/lease/lease";
 import type { AcquireAttempt, LeaseStore } from "../core/lease/lease-store";
 import { cancellationReasons, isConditionalCheckFailed } from "./transaction-errors";
 import type { CapacityMeter } from "./dynamo";
@@ -141,6 +149,35 @@ export class DynamoLeaseStore implements LeaseStore {
     });
   }
 
+  async saveSweep(token: LeaseToken, sweep: SweepProgress): Promise<boolean> {
+    return this.holderUpdate("lease.sweep", token, "SET #sweep = :sweep", {
+      names: { "#sweep": "sweep" },
+      values: { ":sweep": sweep },
+    });
+  }
+
+  async listLeaseKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ProjectionExpression: "leaseKey, #record",
+          FilterExpression: "#record = :fence",
+          ExpressionAttributeNames: { "#record": "record" },
+          ExpressionAttributeValues: { ":fence": LEASE_RECORD.fence },
+          ...(start && { ExclusiveStartKey: start }),
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      );
+      this.meter?.record("lease.list", page.ConsumedCapacity);
+      for (const item of page.Items ?? []) if (typeof item.leaseKey === "string") keys.push(item.leaseKey);
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return keys;
+  }
+
   async forceRelease(
     leaseKey: string,
     seenFenceRecord: number,
@@ -168,13 +205,15 @@ export class DynamoLeaseStore implements LeaseStore {
             },
             {
               // The new fence on the lease record is what fences the old holder out: its writes carry the
-              // old one. Nobody owns the lease afterwards; the next acquirer takes it at once.
+              // old one. Nobody owns the lease afterwards; the next acquirer takes it at once. The last
+              // run's outcome goes too: whatever a bad run recorded, the next run bills from scratch.
               Update: {
                 TableName: this.tableName,
                 Key: leaseRecordKey(leaseKey),
                 UpdateExpression:
-                  "REMOVE #owner SET #fence = :fence, #expiresAt = :zero, #forcedBy = :by, #forcedAt = :now",
+                  "REMOVE #owner, #lastRun SET #fence = :fence, #expiresAt = :zero, #forcedBy = :by, #forcedAt = :now",
                 ExpressionAttributeNames: {
+                  "#lastRun": "lastRun",
                   "#owner": "owner",
                   "#fence": "fence",
                   "#expiresAt": "expiresAt",
@@ -229,5 +268,15 @@ function toLeaseRecord(item: Record<string, unknown>): LeaseRecord {
     expiresAt: Number(item.expiresAt ?? 0),
     ...(item.checkpoint !== undefined && { checkpoint: item.checkpoint as Checkpoint }),
     ...(item.lastRun !== undefined && { lastRun: item.lastRun as RunOutcome }),
+    ...(isSweep(item.sweep) && { sweep: item.sweep }),
   };
+}
+
+function isSweep(value: unknown): value is SweepProgress {
+  if (typeof value !== "object" || value === null) return false;
+  const { subscriptionsCursor, paymentIntentsSince } = value as Record<string, unknown>;
+  return (
+    (subscriptionsCursor === null || typeof subscriptionsCursor === "string") &&
+    (paymentIntentsSince === null || typeof paymentIntentsSince === "number")
+  );
 }

@@ -3,6 +3,7 @@
  */
 import { DynamoDBClient, type ConsumedCapacity } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { UnreadableNumber } from "../core/billing/subscription";
 
 export interface DynamoConfig {
   /** Set for DynamoDB Local or LocalStack; unset on AWS. */
@@ -24,7 +25,20 @@ export function createDocumentClient(config: DynamoConfig = {}): DynamoDBDocumen
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    unmarshallOptions: { wrapNumbers: readNumber },
   });
+}
+
+/**
+ * How every number read from DynamoDB is turned into JavaScript: exactly, or as an UnreadableNumber.
+ * The SDK's default throws on a number beyond 2^53, which would make one hand-edited attribute fail
+ * every read of its item, and with it every run; this way validation names the field instead.
+ */
+export function readNumber(digits: string): number | UnreadableNumber {
+  const value = Number(digits);
+  return Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER
+    ? value
+    : new UnreadableNumber(digits);
 }
 
 /** Read and write capacity units consumed, summed per operation name. For the benchmark and the runner. */

@@ -45,3 +45,10 @@ export class ManualClock implements Clock {
 export function skewedClock(base: Clock, offsetMs: number): Clock {
   return { now: () => base.now() + offsetMs, sleep: (ms, signal) => base.sleep(ms, signal) };
 }
+
+/**
+ * How far ahead of this process's clock a requested instant (`asOf`, a scheduled event's `time`) may be
+ * and still be accepted: EventBridge's and Lambda's clocks disagree by a little. Billing itself never
+ * uses an instant later than its own clock's now (see docs/billing-run.md, "Which instant a run bills").
+ */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;

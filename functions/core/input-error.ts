@@ -1,10 +1,12 @@
+import { BillingJobError } from "./errors";
+
 /** Bad input from a caller or an operator. Names the offending field; raised before anything is written. */
-export class InvalidInputError extends Error {
-  override readonly name = "InvalidInputError";
+export class InvalidInputError extends BillingJobError {
   constructor(
     readonly field: string,
     problem: string,
+    options?: { readonly cause?: unknown },
   ) {
-    super(`${field}: ${problem}`);
+    super(`${field}: ${problem}`, options);
   }
 }

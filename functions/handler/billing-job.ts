@@ -34,10 +34,16 @@ export function createBillingJob(config: FunctionConfig, clock: Clock = systemCl
   return { config, doc, lease, store, meter, clock };
 }
 
+export interface GatewayOptions {
+  /** Reads the key again past any cache; asked once after Stripe refuses the key (it may have been rotated). */
+  readonly refreshApiKey?: () => Promise<string>;
+}
+
 export function createGateway(
   config: FunctionConfig,
   apiKey: string,
   clock: Clock = systemClock,
+  options: GatewayOptions = {},
 ): StripeGateway {
   const limiter = new RateLimiter(clock, config.stripe.maxRequestsPerSecond);
   return new StripeGateway({
@@ -46,6 +52,7 @@ export function createGateway(
     timeoutMs: config.stripe.timeoutMs,
     maxNetworkRetries: config.stripe.maxNetworkRetries,
     beforeRequest: () => limiter.take(),
+    ...(options.refreshApiKey && { refreshApiKey: options.refreshApiKey }),
     ...(config.stripe.host && { host: config.stripe.host }),
     ...(config.stripe.port && { port: config.stripe.port }),
     ...(config.stripe.protocol && { protocol: config.stripe.protocol }),

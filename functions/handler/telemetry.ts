@@ -1,18 +1,47 @@
 /**
  * Turns run events into structured logs (Powertools Logger) and EMF metrics (Powertools Metrics).
  * Metric names come from functions/observability/metric-names.ts, which the stack's alarms also use.
+ * Every log line is scrubbed of Stripe secret keys on its way out (functions/core/secrets.ts).
  */
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { CustomJsonReplacerFn } from "@aws-lambda-powertools/logger/types";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { redactSecrets } from "../core/secrets";
 import type { RunEvent, RunObserver } from "../core/billing-run/events";
 import type { ContenderReport } from "../core/billing-run/contender";
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../observability/metric-names";
 
-export function createTelemetry(): { logger: Logger; metrics: Metrics } {
+/** `knownSecrets`: the keys in use, redacted whatever their shape (Stripe-shaped keys always are). */
+export function createTelemetry(knownSecrets: () => readonly string[] = () => []): {
+  logger: Logger;
+  metrics: Metrics;
+} {
   return {
-    logger: new Logger({ serviceName: SERVICE_NAME }),
+    logger: new Logger({ serviceName: SERVICE_NAME, jsonReplacerFn: secretScrubber(knownSecrets) }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
   };
+}
+
+/**
+ * The logger's JSON replacer (its documented serialization hook): it sees every value of every line,
+ * the message and the fields of formatted errors included, so no log line can carry a key. Object keys
+ * are scrubbed too, since a replacer cannot rename them in place.
+ */
+export function secretScrubber(knownSecrets: () => readonly string[]): CustomJsonReplacerFn {
+  return (_key, value) => {
+    if (typeof value === "string") return redactSecrets(value, knownSecrets());
+    if (!isPlainObject(value)) return value;
+    const known = knownSecrets();
+    const keys = Object.keys(value);
+    if (keys.every((k) => redactSecrets(k, known) === k)) return value;
+    return Object.fromEntries(keys.map((k) => [redactSecrets(k, known), value[k]]));
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 const OUTCOME_METRIC = {
@@ -53,6 +82,18 @@ export function observer(logger: Logger, metrics: Metrics): RunObserver {
         return;
       case "lease-renewed":
         logger.debug("renewed the lease", { ...event });
+        return;
+      case "sweep":
+        // Emitted on every sweep, zero included, so the alarm sees data rather than missing data.
+        metrics.addMetric(METRIC.unreachableSubscriptions, MetricUnit.Count, event.unreachable);
+        metrics.addMetric(
+          METRIC.strayPaymentIntentsCanceled,
+          MetricUnit.Count,
+          event.strayPaymentIntentsCanceled,
+        );
+        if (event.unreachable > 0 || event.strayPaymentIntentsCanceled > 0)
+          logger.warn("sweep", { ...event });
+        else logger.info("sweep", { ...event });
         return;
       default:
         logger.info(event.type, { ...event });

@@ -21,4 +21,8 @@ export const METRIC = {
   subscriptionsLeftDue: "SubscriptionsLeftDue",
   /** 1 each time a leader finishes a run with nothing left due: the heartbeat the "billing stopped" alarm watches. */
   runCompleted: "RunCompleted",
+  /** Records meant for billing that no run could reach where they were; the sweep quarantined them. */
+  unreachableSubscriptions: "UnreachableSubscriptions",
+  /** The job's PaymentIntents that were not the ledger's for their period, canceled by the sweep. */
+  strayPaymentIntentsCanceled: "StrayPaymentIntentsCanceled",
 } as const;

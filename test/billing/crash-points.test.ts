@@ -47,6 +47,7 @@ function crashAt(point: CrashPoint) {
   let settles = 0;
   const ledger = (inner: ChargeLedger): ChargeLedger => ({
     getCharge: (id, period) => inner.getCharge(id, period),
+    quarantineSubscription: (...args) => inner.quarantineSubscription(...args),
     saveCharge: async (token, next, expected, change) => {
       const isClaim = expected === null;
       if (isClaim && point === "before the claim" && ++claims === 3) throw new SimulatedCrash(point);
@@ -59,19 +60,17 @@ function crashAt(point: CrashPoint) {
   });
   const gateway = (inner: PaymentGateway): PaymentGateway => ({
     ...inner,
-    createPaymentIntent: async (request) => {
-      const outcome = await inner.createPaymentIntent(request);
+    createPaymentIntent: async (request, guard) => {
+      const outcome = await inner.createPaymentIntent(request, guard);
       if (point === "after creating the PaymentIntent" && ++creates === 3) throw new SimulatedCrash(point);
       return outcome;
     },
-    confirmPaymentIntent: async (id, pm, key) => {
-      const outcome = await inner.confirmPaymentIntent(id, pm, key);
+    confirmPaymentIntent: async (id, pm, key, guard) => {
+      const outcome = await inner.confirmPaymentIntent(id, pm, key, guard);
       if (point === "after Stripe charged, before the settle" && ++confirms === 3)
         throw new SimulatedCrash(point);
       return outcome;
     },
-    retrievePaymentIntent: (id) => inner.retrievePaymentIntent(id),
-    findPaymentIntentsForPeriod: (lookup) => inner.findPaymentIntentsForPeriod(lookup),
   });
   return { ledger, gateway };
 }
@@ -99,13 +98,13 @@ describe("a leader killed mid-renewal", () => {
       const charged = emulator.snapshot().paymentIntents.filter((pi) => pi.status === "succeeded").length;
       expect(charged).toBeLessThan(6);
 
-      // The crashed leader never released: the successor waits for the lease to expire, then takes over.
+      // A leader whose run throws hands the shard over as partial (a kill that cannot, SIGKILL, is the
+      // chaos suite's and the local runner's): the successor takes it at once and finishes the run.
+      expect(doomed.events.find((e) => e.type === "lease-released")).toMatchObject({ outcome: "partial" });
       const successor = startContender(tables, emulator.url, { runId: "scheduled:crash", asOf: AS_OF });
       const report = await successor.report;
       expect(report.led).toHaveLength(1);
-      expect(successor.events.find((e) => e.type === "lease-acquired")).toMatchObject({
-        tookOverFrom: doomed.owner,
-      });
+      expect(successor.events.find((e) => e.type === "lease-acquired")).toMatchObject({ tookOverFrom: null });
 
       const invariants = await checkInvariants(tables.doc, tables.names, emulator.snapshot(), AS_OF);
       expect(invariants.violations).toEqual([]);

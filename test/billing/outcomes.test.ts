@@ -5,6 +5,7 @@
  * dropped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skewedClock, systemClock } from "../../functions/core/clock";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
@@ -36,12 +37,14 @@ let tables: TestTables;
 let emulator: StripeEmulator;
 const schedule = retrySchedule([2 * HOUR, 4 * HOUR]); // 3 attempts in all
 
+/** A run at `asOf`, on a clock that reads `asOf` then: later runs are runs in the future, not early ones. */
 async function run(asOf: string) {
+  const clock = skewedClock(systemClock, Math.max(0, Date.parse(asOf) - Date.now()));
   return startContender(
     tables,
     emulator.url,
     { runId: `run:${asOf}`, asOf },
-    { settings: { retrySchedule: schedule } },
+    { settings: { retrySchedule: schedule }, clock },
   ).report;
 }
 async function subscription(id: string) {
@@ -170,22 +173,26 @@ describe("one run over a mixed book", () => {
     expect(invariants.violations).toEqual([]);
   });
 
-  it("retries a decline when due, on the same PaymentIntent, and goes past due after the last attempt", async () => {
+  it("retries a decline when due with a new PaymentIntent, cancels each declined one, and goes past due after the last attempt", async () => {
     const [first] = await charges("sub_declines");
-    const intent = first!.paymentIntentId;
+    const firstIntent = first!.paymentIntentId;
+    expect(first).toMatchObject({ state: "declined", attempt: 1, canceledPaymentIntentIds: [firstIntent] });
     await run(new Date(NOW + 2 * HOUR + 60_000).toISOString()); // second attempt
     const [second] = await charges("sub_declines");
-    expect(second).toMatchObject({ state: "declined", attempt: 2, paymentIntentId: intent });
+    expect(second).toMatchObject({ state: "declined", attempt: 2, createGeneration: 1 });
+    expect(second!.paymentIntentId).not.toBe(firstIntent);
     await run(new Date(NOW + 7 * HOUR).toISOString()); // third and last attempt
     const [third] = await charges("sub_declines");
-    expect(third).toMatchObject({ state: "declined", attempt: 3, retryAt: null, paymentIntentId: intent });
+    expect(third).toMatchObject({ state: "declined", attempt: 3, retryAt: null, createGeneration: 2 });
     expect(await subscription("sub_declines")).toMatchObject({ status: "past_due" });
-    // One PaymentIntent for the period, confirmed three times, never succeeded.
+    // One PaymentIntent per attempt, each confirmed once and canceled once its decline was recorded:
+    // Stripe refuses any late confirmation of any of them (invariant 7).
     const pis = emulator
       .snapshot()
       .paymentIntents.filter((pi) => pi.metadata.subscription_id === "sub_declines");
-    expect(pis).toHaveLength(1);
-    expect(pis[0]!.status).toBe("requires_payment_method");
+    expect(pis).toHaveLength(3);
+    expect(pis.map((pi) => pi.status)).toEqual(["canceled", "canceled", "canceled"]);
+    expect(new Set(third!.canceledPaymentIntentIds)).toEqual(new Set(pis.map((pi) => pi.id)));
   });
 
   it("a rerun over the same book charges nothing more", async () => {

@@ -158,7 +158,7 @@ describe("ops status", () => {
       holder: null,
       fence: 3,
       highestFence: 3,
-      lastRun: { runId: "status-3", outcome: "complete" },
+      lastRun: { runId: "status-3", outcome: "targeted" },
     });
     expect(shard0?.lastRun?.summary).toMatchObject({ succeeded: 1, declined: 1, needs_customer_action: 1 });
     expect(shard1).toMatchObject({
@@ -181,7 +181,7 @@ describe("ops status", () => {
     expect(row("declined, retry scheduled")).toMatch(/\s1\s/);
     expect(row("quarantined")).toMatch(/^quarantined\s+1\s/);
     expect(row("billing/shard-1")).toMatch(/^billing\/shard-1\s+held\s+busy-leader\s+1\s+\S+ \(in /);
-    expect(row("billing/shard-0")).toMatch(/^billing\/shard-0\s+free\s+-\s+3\s+-\s+complete status-3/);
+    expect(row("billing/shard-0")).toMatch(/^billing\/shard-0\s+free\s+-\s+3\s+-\s+targeted status-3/);
     // Columns line up: every row of the counts table starts its count at the same offset.
     const header = lines.find((line) => line.startsWith("what"))!;
     const countColumnEnd = header.indexOf("count") + "count".length;

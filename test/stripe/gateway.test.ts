@@ -4,15 +4,16 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { stripeClient, TEST_CARDS } from "../../dev/seed";
-import { systemClock } from "../../functions/core/clock";
-import { PaymentProviderConfigError, StripeGateway } from "../../functions/stripe/stripe-gateway";
-import { renewalMetadata, type NewPaymentIntent } from "../../functions/core/payments/payment-gateway";
+import { stripeClient, type TestCard } from "../../dev/seed";
+import { PaymentProviderConfigError, type StripeGatewayOptions } from "../../functions/stripe/stripe-gateway";
+import {
+  JOB_METADATA_SOURCE,
+  renewalMetadata,
+  type NewPaymentIntent,
+} from "../../functions/core/payments/payment-gateway";
+import { gatewayAt, KEY, PERIOD, renewalAt } from "./support/gateway";
 
-const KEY = "sk_test_gatewayTests";
-const PERIOD = "2026-11-01T00:00:00.000Z";
 let emulator: StripeEmulator;
-let sequence = 0;
 
 beforeAll(async () => {
   emulator = await startStripeEmulator();
@@ -25,41 +26,22 @@ beforeEach(() => {
   emulator.reset(); // also drops one-shot faults a previous test left queued
 });
 
-function gateway(options: { timeoutMs?: number; rateLimitRetries?: number; apiKey?: string } = {}) {
-  const url = new URL(emulator.url);
-  return new StripeGateway({
-    apiKey: options.apiKey ?? KEY,
-    host: url.hostname,
-    port: Number(url.port),
-    protocol: "http",
-    clock: systemClock,
-    timeoutMs: options.timeoutMs ?? 2_000,
-    maxNetworkRetries: 1,
-    rateLimitRetries: options.rateLimitRetries ?? 0,
-  });
+function gateway(options: Partial<StripeGatewayOptions> = {}) {
+  return gatewayAt(emulator.url, options);
 }
 
-/** A customer with a saved card of the given kind, and a create request for one period. */
-async function renewal(card: keyof typeof TEST_CARDS): Promise<NewPaymentIntent> {
-  const stripe = stripeClient(KEY, emulator.url);
-  const customer = await stripe.customers.create({});
-  const pm = await stripe.paymentMethods.attach(TEST_CARDS[card], { customer: customer.id });
-  const subscriptionId = `sub_gw_${++sequence}`;
-  return {
-    amount: 2500,
-    currency: "eur",
-    customerId: customer.id,
-    paymentMethodId: pm.id,
-    description: "test renewal",
-    metadata: renewalMetadata(subscriptionId, PERIOD),
-    idempotencyKey: `renew:create:${subscriptionId}`,
-  };
+function renewal(card: TestCard): Promise<NewPaymentIntent> {
+  return renewalAt(emulator.url, card);
 }
 
 async function created(request: NewPaymentIntent) {
   const outcome = await gateway().createPaymentIntent(request);
   if (outcome.kind !== "created") throw new Error(`expected created, got ${outcome.kind}`);
   return outcome.paymentIntent;
+}
+
+function chargesOf(paymentIntentId: string) {
+  return emulator.snapshot().charges.filter((c) => c.payment_intent === paymentIntentId);
 }
 
 describe("create", () => {
@@ -73,7 +55,7 @@ describe("create", () => {
       latestChargeId: null,
     });
     expect((await created(request)).id).toBe(first.id);
-    expect(emulator.snapshot().charges.filter((c) => c.payment_intent === first.id)).toHaveLength(0);
+    expect(chargesOf(first.id)).toHaveLength(0);
   });
 
   it("a refused request (unknown card) is rejected with Stripe's code", async () => {
@@ -146,7 +128,7 @@ describe("confirm", () => {
 
 describe("unknown outcomes and limits", () => {
   it.each(["error500", "error500-after-commit", "timeout", "drop-after-charge"] as const)(
-    "a %s on confirm is in doubt (the SDK's own retry replays the saved answer, or finds the key in flight)",
+    "a %s on every try of a confirm is in doubt (the gateway's retries, same key, learn nothing more)",
     async (kind) => {
       const request = await renewal("succeeds");
       const pi = await created(request);
@@ -156,9 +138,7 @@ describe("unknown outcomes and limits", () => {
         request.paymentMethodId,
         `${request.idempotencyKey}:c1`,
       );
-      // A drop after the charge can be healed by the SDK's retry replaying the saved success.
-      if (kind === "drop-after-charge") expect(["in_doubt", "succeeded"]).toContain(outcome.kind);
-      else expect(outcome.kind).toBe("in_doubt");
+      expect(outcome.kind).toBe("in_doubt");
     },
   );
 
@@ -199,7 +179,7 @@ describe("look-ups", () => {
     const pi = await created(request);
     const other = await created({
       ...request,
-      metadata: renewalMetadata("sub_someone_else", PERIOD),
+      metadata: renewalMetadata("sub_someone_else", PERIOD, 1),
       idempotencyKey: `${request.idempotencyKey}:x`,
     });
     const found = await gateway().findPaymentIntentsForPeriod({
@@ -210,5 +190,103 @@ describe("look-ups", () => {
     });
     expect(found.kind === "found" && found.paymentIntents.map((p) => p.id)).toEqual([pi.id]);
     expect(other.id).not.toBe(pi.id);
+  });
+});
+
+describe("cancel", () => {
+  it("cancels an unconfirmed PaymentIntent; the same key replays it, a new key is refused", async () => {
+    const request = await renewal("succeeds");
+    const pi = await created(request);
+    const outcome = await gateway().cancelPaymentIntent(pi.id, `${request.idempotencyKey}:x1`);
+    expect(outcome).toMatchObject({ kind: "canceled", paymentIntent: { id: pi.id, status: "canceled" } });
+    expect(await gateway().cancelPaymentIntent(pi.id, `${request.idempotencyKey}:x1`)).toEqual(outcome);
+    expect(await gateway().cancelPaymentIntent(pi.id, `${request.idempotencyKey}:x2`)).toMatchObject({
+      kind: "unexpected_state",
+      paymentIntentId: pi.id,
+    });
+  });
+
+  it("cancels a declined PaymentIntent (requires_payment_method), keeping why it was declined", async () => {
+    const request = await renewal("declines");
+    const pi = await created(request);
+    await gateway().confirmPaymentIntent(pi.id, request.paymentMethodId, `${request.idempotencyKey}:c1`);
+    expect(await gateway().cancelPaymentIntent(pi.id, `${request.idempotencyKey}:x1`)).toMatchObject({
+      kind: "canceled",
+      paymentIntent: {
+        status: "canceled",
+        lastError: { code: "card_declined", declineCode: "generic_decline" },
+      },
+    });
+  });
+
+  it("refuses to cancel a succeeded PaymentIntent, and the charge stands", async () => {
+    const request = await renewal("succeeds");
+    const pi = await created(request);
+    await gateway().confirmPaymentIntent(pi.id, request.paymentMethodId, `${request.idempotencyKey}:c1`);
+    expect(await gateway().cancelPaymentIntent(pi.id, `${request.idempotencyKey}:x1`)).toMatchObject({
+      kind: "unexpected_state",
+      paymentIntentId: pi.id,
+    });
+    expect(await gateway().retrievePaymentIntent(pi.id)).toMatchObject({
+      paymentIntent: { status: "succeeded" },
+    });
+    expect(chargesOf(pi.id).filter((c) => c.status === "succeeded" && !c.refunded)).toHaveLength(1);
+  });
+
+  it("reports an unknown id as not found", async () => {
+    expect(await gateway().cancelPaymentIntent("pi_unknown123", "cancel:unknown")).toEqual({
+      kind: "not_found",
+    });
+  });
+
+  it("protects: a canceled PaymentIntent can never be confirmed, so a late confirm moves no money", async () => {
+    const request = await renewal("succeeds");
+    const pi = await created(request);
+    await gateway().cancelPaymentIntent(pi.id, `${request.idempotencyKey}:x1`);
+    expect(
+      await gateway().confirmPaymentIntent(pi.id, request.paymentMethodId, `${request.idempotencyKey}:c1`),
+    ).toMatchObject({ kind: "unexpected_state", paymentIntentId: pi.id });
+    expect(chargesOf(pi.id)).toHaveLength(0);
+    expect(emulator.snapshot().paymentIntents.find((p) => p.id === pi.id)?.confirmations).toBe(0);
+  });
+});
+
+describe("the job's PaymentIntents", () => {
+  /** `count` PaymentIntents straight through the SDK, with the job's metadata or another's. */
+  async function createMany(count: number, source: string | null): Promise<string[]> {
+    const stripe = stripeClient(KEY, emulator.url);
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const pi = await stripe.paymentIntents.create({
+        amount: 1000,
+        currency: "eur",
+        metadata: source === null ? { note: "not the job's" } : { source, subscription_id: `sub_${i}` },
+      });
+      ids.push(pi.id);
+    }
+    return ids;
+  }
+
+  it("lists, over every page, the job's PaymentIntents created since the given time, and no others", async () => {
+    await createMany(2, JOB_METADATA_SOURCE); // created before `since`
+    emulator.advanceClock(3_600_000);
+    const since = Math.floor(emulator.now() / 1000);
+    const mine = await createMany(104, JOB_METADATA_SOURCE); // more than one page of 100
+    await createMany(3, null);
+    await createMany(2, "another-integration");
+    const outcome = await gateway().listJobPaymentIntents(since);
+    expect(outcome.kind).toBe("found");
+    const found = outcome.kind === "found" ? outcome.paymentIntents.map((p) => p.id) : [];
+    expect(found.sort()).toEqual([...mine].sort());
+    expect(emulator.snapshot().requestCounts.byRoute["GET /v1/payment_intents"]).toBe(2);
+  });
+
+  it("protects the lease: the guard is asked before every page, and a refusal sends no further page", async () => {
+    await createMany(101, JOB_METADATA_SOURCE);
+    let asked = 0;
+    const outcome = await gateway().listJobPaymentIntents(0, () => (++asked >= 2 ? "lease lost" : null));
+    expect(outcome).toEqual({ kind: "not_sent", reason: "lease lost" });
+    expect(asked).toBe(2);
+    expect(emulator.snapshot().requestCounts.byRoute["GET /v1/payment_intents"]).toBe(1);
   });
 });

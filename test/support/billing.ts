@@ -92,9 +92,11 @@ export function startContender(
 /** Counts the gateway calls a contender makes. */
 export function countingGateway(counter: { calls: number }) {
   return (gateway: PaymentGateway): PaymentGateway => ({
-    createPaymentIntent: (r) => (counter.calls++, gateway.createPaymentIntent(r)),
-    confirmPaymentIntent: (id, pm, key) => (counter.calls++, gateway.confirmPaymentIntent(id, pm, key)),
-    retrievePaymentIntent: (id) => (counter.calls++, gateway.retrievePaymentIntent(id)),
-    findPaymentIntentsForPeriod: (l) => (counter.calls++, gateway.findPaymentIntentsForPeriod(l)),
+    createPaymentIntent: (r, g) => (counter.calls++, gateway.createPaymentIntent(r, g)),
+    confirmPaymentIntent: (id, pm, key, g) => (counter.calls++, gateway.confirmPaymentIntent(id, pm, key, g)),
+    cancelPaymentIntent: (id, key, g) => (counter.calls++, gateway.cancelPaymentIntent(id, key, g)),
+    retrievePaymentIntent: (id, g) => (counter.calls++, gateway.retrievePaymentIntent(id, g)),
+    findPaymentIntentsForPeriod: (l, g) => (counter.calls++, gateway.findPaymentIntentsForPeriod(l, g)),
+    listJobPaymentIntents: (since, g) => (counter.calls++, gateway.listJobPaymentIntents(since, g)),
   });
 }

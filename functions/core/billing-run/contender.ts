@@ -4,9 +4,12 @@
  * or leaves when the holder released a finished run that covers its own. It gives up when its own time
  * budget runs low.
  */
+import { MAX_CLOCK_SKEW_MS } from "../clock";
+import { InvalidInputError } from "../input-error";
 import type { LeaseSnapshot } from "../lease/lease";
 import { shardLeaseKey } from "../lease/lease";
 import {
+  ClaimCounter,
   emptyTally,
   leadShard,
   type LeaderDeps,
@@ -33,10 +36,14 @@ export async function runContender(
   shardOrder: readonly number[] = defaultShardOrder(deps.settings.shardCount),
 ): Promise<ContenderReport> {
   const { clock, observe, settings } = deps;
+  // The handler refuses such events; this holds whatever calls the core: nothing is billed ahead of time.
+  if (!(Date.parse(request.asOf) <= clock.now() + MAX_CLOCK_SKEW_MS)) {
+    throw new InvalidInputError("asOf", `${request.asOf} is later than now: a run never bills ahead of time`);
+  }
   const open = new Set(shardOrder);
   const led: ShardReport[] = [];
   const stoodBy: { shard: number; reason: string }[] = [];
-  const claimed = { count: 0 };
+  const claimed = new ClaimCounter(request.maxCharges);
 
   while (open.size > 0) {
     for (const shard of shardOrder) {
@@ -83,12 +90,16 @@ export async function runContender(
   return summarize(owner, request, led, stoodBy);
 }
 
-/** Why a standby may leave: the lease is free and its last run finished everything due at `asOf`. */
+/**
+ * Why a standby may leave: the lease is free and its last run finished everything due at `asOf`. A last
+ * run counts only for instants it really covered: one whose `asOf` was later than its own finish (a bad
+ * event stored before such events were refused) covered nothing, so it can never stop billing.
+ */
 function finishedRun(snapshot: LeaseSnapshot, asOf: string, now: number): string | null {
   const lease = snapshot.lease;
   if (!lease || (lease.owner !== null && lease.expiresAt > now)) return null;
   const last = lease.lastRun;
-  if (last && last.outcome === "complete" && last.asOf >= asOf) {
+  if (last && last.outcome === "complete" && last.asOf >= asOf && Date.parse(last.asOf) <= last.finishedAt) {
     return `run ${last.runId} finished everything due at ${last.asOf}`;
   }
   return null;

@@ -2,6 +2,8 @@
  * What happens during a run, as values. The handler turns them into logs and metrics; the local runner
  * into its live view and timeline. The billing logic itself neither logs nor measures.
  */
+import type { RunOutcomeKind } from "../lease/lease";
+
 export type ChargeOutcomeKind =
   "succeeded" | "declined" | "needs_customer_action" | "in_doubt" | "quarantined" | "rate_limited";
 
@@ -30,7 +32,7 @@ export type RunEvent =
       readonly type: "lease-released";
       readonly shard: number;
       readonly fence: number;
-      readonly outcome: "complete" | "partial";
+      readonly outcome: RunOutcomeKind;
     }
   | { readonly type: "standby-exit"; readonly shard: number; readonly reason: string }
   | {
@@ -53,7 +55,15 @@ export type RunEvent =
       readonly step: string;
       readonly subscriptionId: string;
     }
-  | { readonly type: "budget-exhausted"; readonly shard: number; readonly remainingMs: number };
+  | { readonly type: "budget-exhausted"; readonly shard: number; readonly remainingMs: number }
+  /** What the sweeps of this run found (functions/core/billing-run/sweeps.ts). */
+  | {
+      readonly type: "sweep";
+      readonly shard: number;
+      /** Records meant for billing that no run could reach, quarantined now. */
+      readonly unreachable: number;
+      readonly strayPaymentIntentsCanceled: number;
+    };
 
 export type RunObserver = (event: RunEvent) => void;
 

@@ -2,22 +2,28 @@
  * Leading one shard while holding its lease: page through what is due, renew many subscriptions at once
  * under the provider's rate limit, keep the lease alive, save progress on the lease, stop claiming while
  * there is still time to finish what is in flight, and release the lease with the run's outcome.
+ *
+ * A run counts as complete only when it attempted everything due at its `asOf`: a targeted rerun (named
+ * subscriptions, or a cap on charges) never does, so it can never end a scheduled run early.
  */
 import type { Clock } from "../clock";
-import { hasSafeTime, type HeldLease } from "../lease/lease";
+import { hasSafeTime, type HeldLease, type RunOutcomeKind } from "../lease/lease";
 import type { LeaseClient } from "../lease/lease-client";
-import { validateSubscription, type Subscription } from "../billing/subscription";
+import type { Subscription } from "../billing/subscription";
 import type { ChargeRecord } from "../billing/charge-state";
 import type { PaymentGateway } from "../payments/payment-gateway";
+import { classify } from "./due";
 import type { ChargeOutcomeKind, RunObserver } from "./events";
 import { Heartbeat } from "./heartbeat";
-import type { ChargeLedger, SubscriptionSource } from "./ports";
-import { renewSubscription, type RenewalContext } from "./renewal";
+import { UnreadableRecordError, type ChargeLedger, type SubscriptionSource } from "./ports";
+import { quarantineInvalid } from "./quarantine";
+import { renewSubscription, type RenewalContext, type RenewalResult } from "./renewal";
+import { sweep, SWEEP_PAGE_SIZE, SWEEP_PAGES_PER_RUN } from "./sweeps";
 import type { RunSettings } from "./run-config";
 
 export interface RunRequest {
   readonly runId: string;
-  /** Bill what is due at this instant (ISO-8601, UTC). */
+  /** Bill what is due at this instant (ISO-8601, UTC); never later than the clock's now. */
   readonly asOf: string;
   /** Bill only these subscriptions (an operator's rerun), if due. */
   readonly subscriptionIds?: readonly string[];
@@ -35,6 +41,11 @@ export interface LeaderDeps {
   readonly observe: RunObserver;
   /** Milliseconds left before the invocation is cut off (Lambda's getRemainingTimeInMillis). */
   readonly remainingMs: () => number;
+  /**
+   * Every shard some run bills (lease.ts billableShards); the leader of the lowest one sweeps. Unset:
+   * 0..shardCount-1.
+   */
+  readonly billableShards?: readonly number[];
 }
 
 export type Tally = Record<ChargeOutcomeKind | "skipped", number>;
@@ -42,13 +53,16 @@ export type Tally = Record<ChargeOutcomeKind | "skipped", number>;
 export interface ShardReport {
   readonly shard: number;
   readonly fence: number;
-  /** complete: nothing due left unattempted. partial: stopped early. lost: another contender took over. */
-  readonly outcome: "complete" | "partial" | "lost";
+  /**
+   * complete: nothing due left unattempted. targeted: a targeted rerun did all it was asked (which says
+   * nothing of the rest of the shard). partial: stopped early, work left. lost: taken over.
+   */
+  readonly outcome: RunOutcomeKind | "lost";
   readonly stopReason: string | null;
   readonly tally: Tally;
   /** Minor units charged, per currency. */
   readonly charged: Record<string, number>;
-  /** Due subscriptions this leader attempted but left due (in doubt, rate limited). */
+  /** Due subscriptions this leader attempted but left due (in doubt, rate limited, stopped). */
   readonly leftDue: number;
 }
 
@@ -64,107 +78,262 @@ export function emptyTally(): Tally {
   };
 }
 
+/** Leads `shard` under the lease just acquired, to the end of the run or of the lease. */
 export async function leadShard(
   deps: LeaderDeps,
   shard: number,
   acquired: HeldLease,
   request: RunRequest,
-  claimed: { count: number },
+  claimed: ClaimCounter,
 ): Promise<ShardReport> {
-  const { clock, settings, observe } = deps;
-  const tally = emptyTally();
-  const charged: Record<string, number> = {};
-  let stopReason: string | null = null;
-  let fencedOut = false;
+  return new ShardLeader(deps, shard, acquired, request, claimed).run();
+}
 
-  const heartbeat = new Heartbeat(
-    deps.lease,
-    clock,
-    acquired,
-    (lease) => observe({ type: "lease-lost", shard, fence: lease.fence, during: "renew" }),
-    (lease) => observe({ type: "lease-renewed", shard, fence: lease.fence, expiresAt: lease.expiresAt }),
-  );
+/** Renewals claimed by one contender across the shards it leads (for `maxCharges`). */
+export class ClaimCounter {
+  private claimedCount = 0;
+  constructor(private readonly limit: number | undefined) {}
+  get exhausted(): boolean {
+    return this.limit !== undefined && this.claimedCount >= this.limit;
+  }
+  add(): void {
+    this.claimedCount += 1;
+  }
+}
+
+type Processed = "done" | "left-due";
+
+class ShardLeader {
+  private readonly tally = emptyTally();
+  private readonly charged: Record<string, number> = {};
+  private readonly attempted = new Set<string>();
+  private readonly leftDue = new Set<string>();
+  private readonly heartbeat: Heartbeat;
+  private stopReason: string | null = null;
+  private fencedOut = false;
+
+  constructor(
+    private readonly deps: LeaderDeps,
+    private readonly shard: number,
+    private readonly acquired: HeldLease,
+    private readonly request: RunRequest,
+    private readonly claims: ClaimCounter,
+  ) {
+    const { observe } = deps;
+    this.heartbeat = new Heartbeat(
+      deps.lease,
+      deps.clock,
+      acquired,
+      (lease) => observe({ type: "lease-lost", shard, fence: lease.fence, during: "renew" }),
+      (lease) => observe({ type: "lease-renewed", shard, fence: lease.fence, expiresAt: lease.expiresAt }),
+    );
+  }
+
+  async run(): Promise<ShardReport> {
+    try {
+      if (this.request.subscriptionIds) await this.pool(this.request.subscriptionIds);
+      else await this.drainDueIndex();
+      if (this.sweeps) await this.sweep();
+    } catch (error) {
+      // An infrastructure failure: hand the shard over at once rather than let the lease run out.
+      await this.heartbeat.stop();
+      if (!this.lost) await this.release("partial").catch(() => undefined);
+      throw error;
+    }
+    await this.heartbeat.stop();
+    return this.finish();
+  }
+
+  /** The sweeps run on the lowest billable shard, after a whole (untargeted) run that was not cut short. */
+  private get sweeps(): boolean {
+    const billable = this.billable();
+    const targeted = this.request.subscriptionIds !== undefined || this.request.maxCharges !== undefined;
+    return !targeted && this.stopReason === null && this.shard === Math.min(...billable);
+  }
+
+  private billable(): readonly number[] {
+    const { deps } = this;
+    return deps.billableShards ?? Array.from({ length: deps.settings.shardCount }, (_, i) => i);
+  }
+
+  private async sweep(): Promise<void> {
+    const { deps } = this;
+    const snapshot = await deps.lease.inspect(this.acquired.leaseKey);
+    const from = snapshot.lease?.sweep ?? { subscriptionsCursor: null, paymentIntentsSince: null };
+    const result = await sweep(deps, () => this.heartbeat.current, this.billable(), from, {
+      pages: SWEEP_PAGES_PER_RUN,
+      pageSize: SWEEP_PAGE_SIZE,
+      mayGoOn: async () =>
+        !this.lost && this.sendGuard() === null && deps.remainingMs() >= deps.settings.stopClaimingMarginMs,
+      guard: () => this.sendGuard(),
+    });
+    if (!this.lost) await deps.lease.saveSweep(this.heartbeat.current, result.progress);
+    deps.observe({
+      type: "sweep",
+      shard: this.shard,
+      unreachable: result.unreachable,
+      strayPaymentIntentsCanceled: result.strayPaymentIntentsCanceled,
+    });
+  }
+
+  private get lost(): boolean {
+    return this.heartbeat.lost || this.fencedOut;
+  }
+
+  /**
+   * Pages through the due index; then looks again from the start until a pass finds nothing new (the
+   * index may lag writes, and nothing due may be left unattempted).
+   */
+  private async drainDueIndex(): Promise<void> {
+    const { source, settings, lease } = this.deps;
+    for (let fresh = true; fresh && this.stopReason === null;) {
+      fresh = false;
+      let cursor: string | null = null;
+      do {
+        if (!(await this.mayStart())) return;
+        const page = await source.queryDue(this.shard, this.request.asOf, settings.pageSize, cursor);
+        cursor = page.cursor;
+        const ids = page.items.map((item) => item.subscriptionId).filter((id) => !this.attempted.has(id));
+        if (ids.length > 0) fresh = true;
+        await this.pool(ids);
+        if (!this.lost) {
+          await lease.saveCheckpoint(this.heartbeat.current, {
+            runId: this.request.runId,
+            asOf: this.request.asOf,
+            progress: { attempted: this.attempted.size, ...this.tally },
+          });
+        }
+      } while (cursor !== null);
+    }
+  }
+
+  /** Renews `ids` with at most `concurrency` at once, starting each only if `mayStart()` says so. */
+  private async pool(ids: readonly string[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        if (!(await this.mayStart())) return;
+        const id = ids[next++];
+        if (id === undefined) return;
+        this.attempted.add(id);
+        if ((await this.processOne(id)) === "left-due") this.leftDue.add(id);
+      }
+    };
+    const workers = Math.min(this.deps.settings.concurrency, ids.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+  }
 
   /** May this leader start another renewal? Sets stopReason when the answer becomes no. */
-  const mayStart = async (): Promise<boolean> => {
-    if (stopReason !== null) return false;
-    if (heartbeat.lost || fencedOut) stopReason = "lease lost";
-    else if (deps.remainingMs() < settings.stopClaimingMarginMs) {
-      stopReason = "time budget";
-      observe({ type: "budget-exhausted", shard, remainingMs: deps.remainingMs() });
-    } else if (request.maxCharges !== undefined && claimed.count >= request.maxCharges)
-      stopReason = "maxCharges reached";
-    else if (!hasSafeTime(heartbeat.current, clock.now(), deps.lease.timings.safetyMarginMs)) {
+  private async mayStart(): Promise<boolean> {
+    if (this.stopReason !== null) return false;
+    const { deps } = this;
+    if (this.lost) this.stopReason = "lease lost";
+    else if (deps.remainingMs() < deps.settings.stopClaimingMarginMs) {
+      this.stopReason = "time budget";
+      deps.observe({ type: "budget-exhausted", shard: this.shard, remainingMs: deps.remainingMs() });
+    } else if (this.claims.exhausted) this.stopReason = "maxCharges reached";
+    else if (this.sendGuard() !== null) {
       // Renewals are late: renew now rather than start work we may not finish under this lease.
-      if (!(await heartbeat.renewNow())) stopReason = "lease lost";
-      else if (!hasSafeTime(heartbeat.current, clock.now(), deps.lease.timings.safetyMarginMs))
-        stopReason = "lease safe time ran out";
+      if (!(await this.heartbeat.renewNow())) this.stopReason = "lease lost";
+      else if (this.sendGuard() !== null) this.stopReason = "lease safe time ran out";
     }
-    return stopReason === null;
-  };
+    return this.stopReason === null;
+  }
 
-  const renewalContext = (): RenewalContext => ({
-    token: heartbeat.current,
-    ledger: deps.ledger,
-    gateway: deps.gateway,
-    clock,
-    retrySchedule: settings.retrySchedule,
-  });
+  /**
+   * Asked before every provider request: a request leaves only while this lease is ours with more than
+   * the safety margin left on our clock. A process that was paused sees its lease run out here first.
+   */
+  private sendGuard(): string | null {
+    if (this.lost) return "the lease was lost";
+    const { clock, lease } = this.deps;
+    return hasSafeTime(this.heartbeat.current, clock.now(), lease.timings.safetyMarginMs)
+      ? null
+      : "the lease has no safe time left";
+  }
 
-  const processOne = async (subscriptionId: string): Promise<"left-due" | "done"> => {
-    let raw = await deps.source.getSubscription(subscriptionId);
-    for (let period = 0; period < settings.maxPeriodsPerSubscription; period++) {
-      if (raw === null) return count("skipped");
-      const checked = validateSubscription(raw);
-      if (!checked.ok) {
-        if (raw.status !== "active" || raw.dueShard === undefined) return count("skipped");
-        return quarantineInvalid(raw, checked.reason, checked.field);
-      }
-      const subscription = checked.subscription;
-      if (!isDue(subscription, shard, request.asOf)) return count("skipped");
-      if (period === 0) claimed.count += 1;
+  private async processOne(subscriptionId: string): Promise<Processed> {
+    try {
+      return await this.renewPeriods(subscriptionId);
+    } catch (error) {
+      // One unreadable record never stops the run: it is quarantined with the reason, the run goes on.
+      if (!(error instanceof UnreadableRecordError)) throw error;
+      return this.quarantine(null, subscriptionId, error.message, error.field);
+    }
+  }
 
-      const result = await renewSubscription(renewalContext(), subscription, request.asOf);
-      switch (result.kind) {
-        case "fenced-out":
-          fencedOut = true;
-          observe({
-            type: "fenced-out",
-            shard,
-            fence: heartbeat.current.fence,
-            step: result.step,
-            subscriptionId,
-          });
-          return "left-due";
-        case "skipped":
-          return count("skipped");
-        case "rate_limited":
-          report(subscription, "rate_limited", result.record);
-          return "left-due";
-        case "settled":
-          report(subscription, result.outcome, result.record);
-          if (result.outcome === "in_doubt") return "left-due";
-          if (result.advancedTo === null || result.advancedTo > request.asOf) return "done";
-          // Catch-up: the next period is due too. Bill it now, oldest first (docs/billing-policy.md).
-          raw = await deps.source.getSubscription(subscriptionId);
-      }
+  /** Bills the subscription's due periods, oldest first (catch-up), up to the per-run cap. */
+  private async renewPeriods(subscriptionId: string): Promise<Processed> {
+    const { deps, request } = this;
+    for (let period = 0; period < deps.settings.maxPeriodsPerSubscription; period++) {
+      const raw = await deps.source.getSubscription(subscriptionId);
+      const due = classify(raw, this.shard, request.asOf);
+      if (due.kind === "invalid" && raw !== null)
+        return this.quarantine(raw, subscriptionId, due.reason, due.field);
+      if (due.kind !== "due") return this.count("skipped");
+      if (period === 0) this.claims.add();
+      const result = await renewSubscription(this.renewalContext(), due.subscription, request.asOf);
+      const next = this.take(due.subscription, result);
+      if (next !== "next-period") return next;
     }
     return "done";
-  };
+  }
 
-  const count = (kind: keyof Tally): "done" => {
-    tally[kind] += 1;
+  /** Tallies a renewal's result; "next-period" when the following period is due too. */
+  private take(subscription: Subscription, result: RenewalResult): Processed | "next-period" {
+    switch (result.kind) {
+      case "fenced-out":
+        this.fencedOut = true;
+        this.deps.observe({
+          type: "fenced-out",
+          shard: this.shard,
+          fence: this.heartbeat.current.fence,
+          step: result.step,
+          subscriptionId: subscription.subscriptionId,
+        });
+        return "left-due";
+      case "skipped":
+        return this.count("skipped");
+      case "stopped":
+        this.stopReason ??= `lease safe time ran out (${result.reason})`;
+        return "left-due";
+      case "rate_limited":
+        this.report(subscription.subscriptionId, "rate_limited", result.record);
+        return "left-due";
+      case "settled":
+        this.report(subscription.subscriptionId, result.outcome, result.record);
+        if (result.outcome === "in_doubt") return "left-due";
+        if (result.advancedTo === null || result.advancedTo > this.request.asOf) return "done";
+        return "next-period";
+    }
+  }
+
+  private renewalContext(): RenewalContext {
+    const { deps } = this;
+    return {
+      token: this.heartbeat.current,
+      ledger: deps.ledger,
+      gateway: deps.gateway,
+      clock: deps.clock,
+      retrySchedule: deps.settings.retrySchedule,
+      guard: () => this.sendGuard(),
+    };
+  }
+
+  private count(kind: keyof Tally): "done" {
+    this.tally[kind] += 1;
     return "done";
-  };
+  }
 
-  const report = (subscription: Subscription, outcome: ChargeOutcomeKind, record: ChargeRecord) => {
-    tally[outcome] += 1;
-    if (outcome === "succeeded") charged[record.currency] = (charged[record.currency] ?? 0) + record.amount;
-    observe({
+  private report(subscriptionId: string, outcome: ChargeOutcomeKind, record: ChargeRecord): void {
+    this.tally[outcome] += 1;
+    if (outcome === "succeeded")
+      this.charged[record.currency] = (this.charged[record.currency] ?? 0) + record.amount;
+    this.deps.observe({
       type: "charge",
-      shard,
-      fence: heartbeat.current.fence,
-      subscriptionId: subscription.subscriptionId,
+      shard: this.shard,
+      fence: this.heartbeat.current.fence,
+      subscriptionId,
       periodStart: record.periodStart,
       outcome,
       amount: record.amount,
@@ -174,141 +343,76 @@ export async function leadShard(
       ...(record.state === "in_doubt" && { detail: record.reason }),
       ...(record.state === "quarantined" && { detail: record.reason }),
     });
-  };
+  }
 
-  /** A record that fails validation leaves billing with a reason; the run goes on. */
-  const quarantineInvalid = async (raw: Record<string, unknown>, reason: string, field: string) => {
-    const now = new Date(clock.now()).toISOString();
-    const record = {
-      state: "quarantined",
+  /** A record that cannot be billed as it stands leaves billing with a reason; the run goes on. */
+  private async quarantine(
+    raw: Readonly<Record<string, unknown>> | null,
+    subscriptionId: string,
+    reason: string,
+    field: string,
+  ): Promise<Processed> {
+    const { deps } = this;
+    const outcome = await quarantineInvalid(deps.ledger, this.heartbeat.current, deps.clock, {
+      subscriptionId,
+      raw,
       reason,
       field,
-      subscriptionId: String(raw.subscriptionId),
-      periodStart: typeof raw.nextPeriodStart === "string" ? raw.nextPeriodStart : "invalid-period",
-      customerId: typeof raw.customerId === "string" ? raw.customerId : "",
-      paymentMethodId: typeof raw.paymentMethodId === "string" ? raw.paymentMethodId : "",
-      amount: typeof raw.amount === "number" ? raw.amount : 0,
-      currency: typeof raw.currency === "string" ? raw.currency : "",
-      idempotencyKey: "",
-      createGeneration: 0,
-      confirmAttempt: 0,
-      attempts: 0,
-      fence: heartbeat.current.fence,
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-    } as ChargeRecord;
-    const saved = await deps.ledger.saveCharge(heartbeat.current, record, null, {
-      kind: "quarantine-invalid",
-      subscriptionId: record.subscriptionId,
-      reason,
     });
-    if (!saved.ok) {
-      if (saved.reason === "fenced-out") fencedOut = true;
-      return count("skipped");
+    if (outcome.kind === "fenced-out") {
+      this.fencedOut = true;
+      return "left-due";
     }
-    tally.quarantined += 1;
-    observe({
+    if (outcome.kind === "gone") return this.count("skipped");
+    this.tally.quarantined += 1;
+    deps.observe({
       type: "charge",
-      shard,
-      fence: heartbeat.current.fence,
-      subscriptionId: record.subscriptionId,
-      periodStart: record.periodStart,
+      shard: this.shard,
+      fence: this.heartbeat.current.fence,
+      subscriptionId,
+      periodStart: outcome.periodStart,
       outcome: "quarantined",
-      amount: record.amount,
-      currency: record.currency,
+      amount: outcome.amount,
+      currency: outcome.currency,
       paymentIntentId: null,
-      detail: reason,
+      detail: outcome.reason,
     });
-    return "done" as const;
-  };
-
-  const attempted = new Set<string>();
-  const leftDue = new Set<string>();
-  try {
-    if (request.subscriptionIds) {
-      await runPool(request.subscriptionIds, settings.concurrency, mayStart, async (id) => {
-        attempted.add(id);
-        if ((await processOne(id)) === "left-due") leftDue.add(id);
-      });
-    } else {
-      // Page through the due index; then look again from the start until a pass finds nothing new (the
-      // index may lag writes, and nothing due may be left unattempted).
-      for (let fresh = true; fresh && stopReason === null;) {
-        fresh = false;
-        let cursor: string | null = null;
-        do {
-          if (!(await mayStart())) break;
-          const page = await deps.source.queryDue(shard, request.asOf, settings.pageSize, cursor);
-          cursor = page.cursor;
-          const ids = page.items.map((item) => item.subscriptionId).filter((id) => !attempted.has(id));
-          if (ids.length > 0) fresh = true;
-          await runPool(ids, settings.concurrency, mayStart, async (id) => {
-            attempted.add(id);
-            if ((await processOne(id)) === "left-due") leftDue.add(id);
-          });
-          if (!heartbeat.lost && !fencedOut) {
-            await deps.lease.saveCheckpoint(heartbeat.current, {
-              runId: request.runId,
-              asOf: request.asOf,
-              progress: { attempted: attempted.size, ...tally },
-            });
-          }
-        } while (cursor !== null);
-      }
-    }
-  } finally {
-    await heartbeat.stop();
+    return "done";
   }
 
-  const lost = heartbeat.lost || fencedOut;
-  // Complete only when nothing due is left: charges left in doubt or rate limited make the run partial,
-  // so a standby (or the next rerun at the same asOf) takes over and tries them again.
-  if (!lost && stopReason === null && leftDue.size > 0)
-    stopReason = `${leftDue.size} left due (in doubt or rate limited)`;
-  const outcome = lost ? "lost" : stopReason === null ? "complete" : "partial";
-  if (!lost) {
-    const released = await deps.lease.release(heartbeat.current, {
+  /** Only a run that attempted everything due at its asOf is complete; anything else hands over. */
+  private async finish(): Promise<ShardReport> {
+    const targeted = this.request.subscriptionIds !== undefined || this.request.maxCharges !== undefined;
+    if (!this.lost && this.stopReason === null && this.leftDue.size > 0)
+      this.stopReason = `${this.leftDue.size} left due (in doubt, rate limited or stopped)`;
+    const finished: RunOutcomeKind = targeted ? "targeted" : "complete";
+    const outcome = this.lost ? "lost" : this.stopReason === null ? finished : "partial";
+    if (outcome !== "lost") await this.release(outcome);
+    return {
+      shard: this.shard,
+      fence: this.acquired.fence,
+      outcome,
+      stopReason: this.stopReason,
+      tally: this.tally,
+      charged: this.charged,
+      leftDue: this.leftDue.size,
+    };
+  }
+
+  private async release(outcome: RunOutcomeKind): Promise<void> {
+    const { deps, request } = this;
+    const released = await deps.lease.release(this.heartbeat.current, {
       runId: request.runId,
       asOf: request.asOf,
-      outcome: outcome === "complete" ? "complete" : "partial",
-      finishedAt: clock.now(),
-      summary: { ...tally, attempted: attempted.size, leftDue: leftDue.size },
+      outcome,
+      finishedAt: deps.clock.now(),
+      summary: { ...this.tally, attempted: this.attempted.size, leftDue: this.leftDue.size },
     });
-    if (released) {
-      observe({
-        type: "lease-released",
-        shard,
-        fence: heartbeat.current.fence,
-        outcome: outcome === "complete" ? "complete" : "partial",
-      });
-    } else {
-      observe({ type: "lease-lost", shard, fence: heartbeat.current.fence, during: "release" });
-    }
+    const fence = this.heartbeat.current.fence;
+    deps.observe(
+      released
+        ? { type: "lease-released", shard: this.shard, fence, outcome }
+        : { type: "lease-lost", shard: this.shard, fence, during: "release" },
+    );
   }
-  return { shard, fence: acquired.fence, outcome, stopReason, tally, charged, leftDue: leftDue.size };
-}
-
-function isDue(subscription: Subscription, shard: number, asOf: string): boolean {
-  return (
-    subscription.status === "active" && subscription.shard === shard && subscription.nextAttemptAt <= asOf
-  );
-}
-
-/** Runs `work` over `items` with at most `concurrency` at once, starting each only if `mayStart()` says so. */
-async function runPool<T>(
-  items: readonly T[],
-  concurrency: number,
-  mayStart: () => Promise<boolean>,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      if (!(await mayStart())) return;
-      const item = items[next++];
-      if (item !== undefined) await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }

@@ -5,6 +5,7 @@
  *   renew:create:<subscription>:<YYYY-MM-DD>          create, generation 0
  *   renew:create:<subscription>:<YYYY-MM-DD>:g<n>     create, generation n > 0
  *   renew:confirm:<subscription>:<YYYY-MM-DD>:<n>     confirm, attempt n
+ *   renew:cancel:<PaymentIntent id>                    cancel (one PaymentIntent is canceled once)
  *
  * A create generation above 0 is used only when generation n's saved result is a 500 that Stripe would
  * replay for 24 hours. Keys are scoped to the Stripe account, not the endpoint, so the kind is part of
@@ -44,4 +45,12 @@ export function createKeyFor(subscriptionId: string, periodStart: string, genera
 /** The key of confirmation attempt `attempt` (from 1) of a period's PaymentIntent. */
 export function confirmKeyFor(subscriptionId: string, periodStart: string, attempt: number): string {
   return `${KEY_PREFIX}:confirm:${subscriptionSegment(subscriptionId)}:${periodKey(periodStart)}:${counter(attempt, "attempt", 1)}`;
+}
+
+/** The key of the cancellation of a PaymentIntent: the same for every contender that cancels it. */
+export function cancelKeyFor(paymentIntentId: string): string {
+  if (!/^pi_[A-Za-z0-9_]{1,200}$/.test(paymentIntentId)) {
+    throw new RangeError(`not a PaymentIntent id: ${JSON.stringify(paymentIntentId.slice(0, 40))}`);
+  }
+  return `${KEY_PREFIX}:cancel:${paymentIntentId}`;
 }

@@ -7,6 +7,7 @@
  * in another currency may see a different effective floor; these are the same-currency values, the
  * floor a same-currency account sees. The maximum is Stripe's 8-digit cap (99999999) for all of them.
  */
+import { UnreadableNumber, describeUnreadable } from "./unreadable-number";
 
 export const MAX_AMOUNT = 99_999_999;
 
@@ -107,6 +108,7 @@ export function checkAmount(amount: unknown, currency: unknown): AmountCheck {
 
 /** Any value, shown without throwing (a bigint or a cyclic object must not break validation). */
 function describe(value: unknown): string {
+  if (value instanceof UnreadableNumber) return describeUnreadable(value);
   if (value === null) return "null";
   if (value === undefined) return "nothing";
   if (typeof value === "string") return `string ${JSON.stringify(value.slice(0, 40))}`;

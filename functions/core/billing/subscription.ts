@@ -12,6 +12,9 @@ import {
   type BillingInterval,
 } from "./calendar";
 import { checkAmount, type CurrencyCode } from "./money";
+import { UnreadableNumber, describeUnreadable } from "./unreadable-number";
+
+export { UnreadableNumber };
 
 export type SubscriptionStatus = "active" | "past_due" | "needs_customer_action" | "quarantined" | "canceled";
 
@@ -60,8 +63,25 @@ class Problem {
   ) {}
 }
 
+/** The `dueShard` value of a shard's billable subscriptions: the due index's partition key. */
+export function dueShardKey(shard: number): string {
+  return `shard-${shard}`;
+}
+
+/** Statuses that take a record out of billing on purpose. Any other status, however spelt, is billing's. */
+const INACTIVE_STATUSES: readonly unknown[] = SUBSCRIPTION_STATUSES.filter((s) => s !== "active");
+
+/**
+ * Whether a stored record is meant to be billed: anything but a known inactive status. "ACTIVE", a
+ * missing or garbled status count as billing's, so they are billed or quarantined, never skipped.
+ */
+export function looksActive(raw: Readonly<Record<string, unknown>>): boolean {
+  return !INACTIVE_STATUSES.includes(raw.status);
+}
+
 function shown(value: unknown): string {
   if (value === undefined) return "nothing";
+  if (value instanceof UnreadableNumber) return describeUnreadable(value);
   if (typeof value === "string")
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
@@ -161,6 +181,13 @@ function check(raw: unknown): Subscription | Problem {
   }
   const nextAttemptAt = timestamp(r, "nextAttemptAt");
   if (nextAttemptAt instanceof Problem) return nextAttemptAt;
+  if (nextAttemptAt < nextPeriodStart) {
+    // The due index would offer it before its period starts; a period is never charged early.
+    return new Problem(
+      "nextAttemptAt",
+      `nextAttemptAt ${nextAttemptAt} is before nextPeriodStart ${nextPeriodStart}: a period is never charged before it starts`,
+    );
+  }
   const createdAt = timestamp(r, "createdAt");
   if (createdAt instanceof Problem) return createdAt;
   const updatedAt = timestamp(r, "updatedAt");

@@ -9,6 +9,7 @@ import {
   type Holder,
   type LeaseSnapshot,
   type RunOutcome,
+  type SweepProgress,
   liveHolder,
   nextFence,
   ttlSeconds,
@@ -100,6 +101,14 @@ export class LeaseClient {
 
   async saveCheckpoint(lease: HeldLease, checkpoint: Omit<Checkpoint, "savedAt">): Promise<boolean> {
     return this.store.saveCheckpoint(lease, { ...checkpoint, savedAt: this.clock.now() });
+  }
+
+  async saveSweep(lease: HeldLease, sweep: SweepProgress): Promise<boolean> {
+    return this.store.saveSweep(lease, sweep);
+  }
+
+  async listLeaseKeys(): Promise<string[]> {
+    return this.store.listLeaseKeys();
   }
 
   async inspect(leaseKey: string): Promise<LeaseSnapshot> {

@@ -3,7 +3,7 @@
  * with conditional writes; every method that changes state is a single conditional request whose
  * condition, not a read in code, decides.
  */
-import type { Checkpoint, HeldLease, LeaseSnapshot, LeaseToken, RunOutcome } from "./lease";
+import type { Checkpoint, HeldLease, LeaseSnapshot, LeaseToken, RunOutcome, SweepProgress } from "./lease";
 
 export interface AcquireAttempt {
   readonly leaseKey: string;
@@ -29,6 +29,10 @@ export interface LeaseStore {
   /** Gives the lease up and records the run's outcome, if `token` still holds it. */
   release(token: LeaseToken, outcome: RunOutcome, ttl: number): Promise<boolean>;
   saveCheckpoint(token: LeaseToken, checkpoint: Checkpoint): Promise<boolean>;
+  /** Records where the sweeps resume, if `token` still holds the lease. */
+  saveSweep(token: LeaseToken, sweep: SweepProgress): Promise<boolean>;
+  /** Every lease key that ever issued a fence (fence records are never deleted). */
+  listLeaseKeys(): Promise<string[]>;
   /**
    * Operator's break-glass: takes the lease from whoever holds it by raising the fence, so the old holder's
    * every later write is rejected. False if the fence record moved since it was read.

@@ -26,7 +26,9 @@ export type RunOutcomeKind =
   /** Nothing left due for the run's `asOf`: standbys for the same run may exit. */
   | "complete"
   /** Stopped early (time budget, shutdown): work remains, the next holder resumes. */
-  | "partial";
+  | "partial"
+  /** Did what an operator's targeted rerun asked (named subscriptions, a cap): says nothing of the rest. */
+  | "targeted";
 
 export interface RunOutcome {
   readonly runId: string;
@@ -44,6 +46,14 @@ export interface Checkpoint {
   readonly progress: Record<string, number>;
 }
 
+/** Where the sweeps of the sweeping shard's leader resume (functions/core/billing-run/sweeps.ts). */
+export interface SweepProgress {
+  /** The scan of subscriptions resumes here; null: from the start. */
+  readonly subscriptionsCursor: string | null;
+  /** PaymentIntents created at or after this (epoch seconds, Stripe's clock) are looked at next. */
+  readonly paymentIntentsSince: number | null;
+}
+
 export interface LeaseRecord {
   readonly leaseKey: string;
   /** null once released. */
@@ -52,6 +62,7 @@ export interface LeaseRecord {
   readonly expiresAt: number;
   readonly checkpoint?: Checkpoint;
   readonly lastRun?: RunOutcome;
+  readonly sweep?: SweepProgress;
 }
 
 /** What a consistent read of a lease key returns. */
@@ -118,4 +129,24 @@ export function validateOwner(owner: unknown): string {
 /** The lease key of a shard. One shard by default; several let several leaders bill at once. */
 export function shardLeaseKey(shard: number): string {
   return `billing/shard-${shard}`;
+}
+
+/** The shard a lease key is for, or null for any other key. */
+export function shardOfLeaseKey(leaseKey: string): number | null {
+  const match = /^billing\/shard-(\d{1,6})$/.exec(leaseKey);
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * The shards a run bills: 0..shardCount-1, and every shard that ever had a lease. Lowering SHARD_COUNT
+ * therefore never strands the subscriptions of the shards it drops: they are billed until an operator
+ * moves them (docs/runbook.md, "Changing SHARD_COUNT").
+ */
+export function billableShards(shardCount: number, leaseKeys: readonly string[]): number[] {
+  const shards = new Set(Array.from({ length: shardCount }, (_, i) => i));
+  for (const key of leaseKeys) {
+    const shard = shardOfLeaseKey(key);
+    if (shard !== null) shards.add(shard);
+  }
+  return [...shards].sort((a, b) => a - b);
 }

@@ -37,10 +37,20 @@ export interface NewPaymentIntent {
   readonly idempotencyKey: string;
 }
 
+/**
+ * Asked right before each request leaves the process, the first try and every retry, after any wait
+ * (rate limiter, backoff): null to send it, or why not. The billing run passes "the lease this renewal
+ * acts under still has safe time", so a process that was paused, or whose lease was taken over, sends
+ * nothing more. The ops CLI, which holds no lease, passes nothing.
+ */
+export type SendGuard = () => string | null;
+
 /** Outcomes every call can have besides its own. */
 export type CommonOutcome =
   /** The request may or may not have taken effect (timeout, dropped connection, 5xx). Look it up later. */
   | { readonly kind: "in_doubt"; readonly reason: string }
+  /** The guard said no before the first try: nothing reached the provider. */
+  | { readonly kind: "not_sent"; readonly reason: string }
   /** Refused before anything happened (429); retrying later is safe. */
   | { readonly kind: "rate_limited" }
   /** Refused as invalid (400/401/403/404); retrying the same request will not help. */
@@ -68,6 +78,13 @@ export type RetrieveOutcome =
   | { readonly kind: "not_found" }
   | CommonOutcome;
 
+export type CancelOutcome =
+  | { readonly kind: "canceled"; readonly paymentIntent: PaymentIntentView }
+  /** Not cancelable (already succeeded, processing, or canceled before): retrieve it to learn which. */
+  | { readonly kind: "unexpected_state"; readonly paymentIntentId: string; readonly message: string }
+  | { readonly kind: "not_found" }
+  | CommonOutcome;
+
 export type FindOutcome =
   { readonly kind: "found"; readonly paymentIntents: readonly PaymentIntentView[] } | CommonOutcome;
 
@@ -81,21 +98,54 @@ export interface PeriodLookup {
 
 export interface PaymentGateway {
   /** Creates an unconfirmed PaymentIntent (moves no money). */
-  createPaymentIntent(request: NewPaymentIntent): Promise<CreateOutcome>;
+  createPaymentIntent(request: NewPaymentIntent, guard?: SendGuard): Promise<CreateOutcome>;
   /** Confirms off-session. A PaymentIntent succeeds at most once, whoever confirms it and how often. */
-  confirmPaymentIntent(id: string, paymentMethodId: string, idempotencyKey: string): Promise<ConfirmOutcome>;
-  retrievePaymentIntent(id: string): Promise<RetrieveOutcome>;
+  confirmPaymentIntent(
+    id: string,
+    paymentMethodId: string,
+    idempotencyKey: string,
+    guard?: SendGuard,
+  ): Promise<ConfirmOutcome>;
+  /**
+   * Cancels a PaymentIntent that has not succeeded, so Stripe refuses any later confirmation of it (a
+   * late request from a paused process, a retry after the key was pruned).
+   */
+  cancelPaymentIntent(id: string, idempotencyKey: string, guard?: SendGuard): Promise<CancelOutcome>;
+  retrievePaymentIntent(id: string, guard?: SendGuard): Promise<RetrieveOutcome>;
   /**
    * The period's PaymentIntents by a strongly consistent list (customer and creation time, filtered on
    * the period's metadata). Used when a create's outcome is unknown and no id was recorded.
    */
-  findPaymentIntentsForPeriod(lookup: PeriodLookup): Promise<FindOutcome>;
+  findPaymentIntentsForPeriod(lookup: PeriodLookup, guard?: SendGuard): Promise<FindOutcome>;
+  /**
+   * The job's PaymentIntents (metadata `source`) created at or after `createdSince` (epoch seconds,
+   * Stripe's clock), by a strongly consistent list of the account's. For the sweep of strays.
+   */
+  listJobPaymentIntents(createdSince: number, guard?: SendGuard): Promise<FindOutcome>;
 }
 
 /** Metadata every renewal PaymentIntent carries: how reconciliation and look-ups map it to the ledger. */
-export function renewalMetadata(subscriptionId: string, periodStart: string): Record<string, string> {
-  return { subscription_id: subscriptionId, period_start: periodStart, source: "lease-billing" };
+export function renewalMetadata(
+  subscriptionId: string,
+  periodStart: string,
+  createGeneration: number,
+): Record<string, string> {
+  return {
+    subscription_id: subscriptionId,
+    period_start: periodStart,
+    create_generation: String(createGeneration),
+    source: JOB_METADATA_SOURCE,
+  };
 }
+
+/** The create generation a PaymentIntent was made under (its metadata); 0 for those made before it was kept. */
+export function createGenerationOf(pi: PaymentIntentView): number {
+  const value = Number(pi.metadata.create_generation ?? "0");
+  return Number.isSafeInteger(value) && value >= 0 ? value : -1;
+}
+
+/** The `source` metadata value that marks a PaymentIntent as this job's. */
+export const JOB_METADATA_SOURCE = "lease-billing";
 
 /** Epoch seconds, inclusive at both ends, on Stripe's clock. */
 export interface CreatedRange {

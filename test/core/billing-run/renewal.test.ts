@@ -9,15 +9,22 @@ import type { ChargeRecord } from "../../../functions/core/billing/charge-state"
 import type { Subscription } from "../../../functions/core/billing/subscription";
 import { createKeyFor } from "../../../functions/core/billing/idempotency";
 import { DEFAULT_RETRY_SCHEDULE } from "../../../functions/core/billing/retry-policy";
-import type { ChargeLedger, SaveResult, SubscriptionChange } from "../../../functions/core/billing-run/ports";
+import type {
+  ChargeLedger,
+  QuarantineResult,
+  SaveResult,
+  SubscriptionChange,
+} from "../../../functions/core/billing-run/ports";
 import { renewSubscription, type RenewalContext } from "../../../functions/core/billing-run/renewal";
 import type {
+  CancelOutcome,
   ConfirmOutcome,
   CreateOutcome,
   FindOutcome,
   PaymentGateway,
   PaymentIntentView,
   RetrieveOutcome,
+  SendGuard,
 } from "../../../functions/core/payments/payment-gateway";
 
 const PERIOD = "2026-11-01T00:00:00.000Z";
@@ -56,6 +63,9 @@ class MemoryLedger implements ChargeLedger {
     this.changes.push(change);
     return { ok: true };
   }
+  async quarantineSubscription(): Promise<QuarantineResult> {
+    return { ok: true };
+  }
 }
 
 const pi = (
@@ -69,7 +79,7 @@ const pi = (
   currency: "usd",
   customerId: "cus_1",
   latestChargeId: status === "succeeded" ? `ch_${id}` : null,
-  metadata: { subscription_id: "sub_1", period_start: PERIOD },
+  metadata: { subscription_id: "sub_1", period_start: PERIOD, create_generation: "0" },
   created: 0,
   lastError,
 });
@@ -80,6 +90,7 @@ function scripted(script: {
   confirm?: ConfirmOutcome[];
   retrieve?: RetrieveOutcome[];
   find?: FindOutcome[];
+  cancel?: CancelOutcome[];
 }) {
   const calls: string[] = [];
   const next = <T>(list: T[] | undefined, what: string): T => {
@@ -98,12 +109,19 @@ function scripted(script: {
     ),
     retrievePaymentIntent: async (id) => (calls.push(`retrieve ${id}`), next(script.retrieve, "retrieve")),
     findPaymentIntentsForPeriod: async () => (calls.push("find"), next(script.find, "find")),
+    cancelPaymentIntent: async (id) => (calls.push(`cancel ${id}`), next(script.cancel, "cancel")),
+    listJobPaymentIntents: async () => (calls.push("list"), next(script.find, "list")),
   };
   return { gateway, calls };
 }
 
-function context(ledger: ChargeLedger, gateway: PaymentGateway): RenewalContext {
+function context(
+  ledger: ChargeLedger,
+  gateway: PaymentGateway,
+  guard: SendGuard = () => null,
+): RenewalContext {
   return {
+    guard,
     token: { leaseKey: "billing/shard-0", owner: "o", fence: 3 },
     ledger,
     gateway,
@@ -228,6 +246,7 @@ describe("declines and authentication", () => {
           declineCode: "insufficient_funds",
         },
       ],
+      cancel: [{ kind: "canceled", paymentIntent: pi("pi_6", "canceled") }],
     });
     const result = await renewSubscription(context(ledger, gateway), subscription, AS_OF);
     expect(result).toMatchObject({
@@ -245,6 +264,7 @@ describe("declines and authentication", () => {
     const { gateway } = scripted({
       create: [{ kind: "created", paymentIntent: pi("pi_7", "requires_confirmation") }],
       confirm: [{ kind: "needs_customer_action", paymentIntentId: "pi_7", code: "authentication_required" }],
+      cancel: [{ kind: "canceled", paymentIntent: pi("pi_7", "canceled") }],
     });
     await renewSubscription(context(ledger, gateway), subscription, AS_OF);
     expect(ledger.changes.at(-1)).toMatchObject({ kind: "deactivate", status: "needs_customer_action" });
@@ -259,5 +279,160 @@ describe("rate limits", () => {
       kind: "rate_limited",
     });
     expect([...ledger.records.values()].map((r) => r.state)).toEqual(["pending"]);
+  });
+});
+
+/**
+ * Invariant 7 (docs/design.md): every card attempt is the current leader's decision. A PaymentIntent
+ * whose refusal the ledger records is canceled first, a dunning retry is a new PaymentIntent, and
+ * nothing is sent once the lease has no safe time.
+ */
+describe("card attempts are fenced", () => {
+  const declinedConfirm: ConfirmOutcome = {
+    kind: "declined",
+    paymentIntentId: "pi_d",
+    code: "card_declined",
+    declineCode: "generic_decline",
+  };
+
+  it("cancels a declined PaymentIntent before recording the decline", async () => {
+    const ledger = new MemoryLedger();
+    const { gateway, calls } = scripted({
+      create: [{ kind: "created", paymentIntent: pi("pi_d", "requires_confirmation") }],
+      confirm: [declinedConfirm],
+      cancel: [{ kind: "canceled", paymentIntent: pi("pi_d", "canceled") }],
+    });
+    const result = await renewSubscription(context(ledger, gateway), subscription, AS_OF);
+    expect(result).toMatchObject({
+      outcome: "declined",
+      record: { state: "declined", paymentIntentId: "pi_d", canceledPaymentIntentIds: ["pi_d"] },
+    });
+    expect(calls.slice(-2)).toEqual([expect.stringMatching(/^confirm pi_d /), "cancel pi_d"]);
+  });
+
+  it("leaves the decline in doubt when the cancel's outcome is unknown, and settles it later without confirming", async () => {
+    const ledger = new MemoryLedger();
+    const first = scripted({
+      create: [{ kind: "created", paymentIntent: pi("pi_d", "requires_confirmation") }],
+      confirm: [declinedConfirm],
+      cancel: [{ kind: "in_doubt", reason: "timeout" }],
+    });
+    expect(await renewSubscription(context(ledger, first.gateway), subscription, AS_OF)).toMatchObject({
+      outcome: "in_doubt",
+      record: { state: "in_doubt", paymentIntentId: "pi_d" },
+    });
+    const failed = { code: "card_declined", declineCode: "generic_decline" };
+    const second = scripted({
+      retrieve: [{ kind: "found", paymentIntent: pi("pi_d", "requires_payment_method", failed) }],
+      cancel: [{ kind: "canceled", paymentIntent: pi("pi_d", "canceled", failed) }],
+    });
+    expect(await renewSubscription(context(ledger, second.gateway), subscription, AS_OF)).toMatchObject({
+      outcome: "declined",
+      record: { canceledPaymentIntentIds: ["pi_d"] },
+    });
+    expect(second.calls).toEqual(["retrieve pi_d", "cancel pi_d"]); // the card is not tried again
+  });
+
+  it("records a success when the PaymentIntent to cancel turns out to have succeeded", async () => {
+    const ledger = new MemoryLedger();
+    const { gateway } = scripted({
+      create: [{ kind: "created", paymentIntent: pi("pi_d", "requires_confirmation") }],
+      confirm: [declinedConfirm],
+      cancel: [{ kind: "unexpected_state", paymentIntentId: "pi_d", message: "status succeeded" }],
+      retrieve: [{ kind: "found", paymentIntent: pi("pi_d", "succeeded") }],
+    });
+    expect(await renewSubscription(context(ledger, gateway), subscription, AS_OF)).toMatchObject({
+      outcome: "succeeded",
+      record: { state: "succeeded", paymentIntentId: "pi_d" },
+    });
+  });
+
+  it("retries a due decline with a new PaymentIntent under the next create generation, never the old one", async () => {
+    const ledger = new MemoryLedger();
+    await renewSubscription(
+      context(
+        ledger,
+        scripted({
+          create: [{ kind: "created", paymentIntent: pi("pi_d", "requires_confirmation") }],
+          confirm: [declinedConfirm],
+          cancel: [{ kind: "canceled", paymentIntent: pi("pi_d", "canceled") }],
+        }).gateway,
+      ),
+      subscription,
+      AS_OF,
+    );
+    const retryDay = "2026-11-25T12:00:00.000Z";
+    const retried = { ...subscription, nextAttemptAt: "2026-11-24T12:00:00.000Z", paymentMethodId: "pm_new" };
+    const second = scripted({
+      find: [{ kind: "found", paymentIntents: [pi("pi_d", "canceled")] }],
+      create: [{ kind: "created", paymentIntent: pi("pi_r", "requires_confirmation") }],
+      confirm: [{ kind: "succeeded", paymentIntentId: "pi_r", chargeId: "ch_r" }],
+    });
+    const result = await renewSubscription(context(ledger, second.gateway), retried, retryDay);
+    expect(result).toMatchObject({
+      outcome: "succeeded",
+      record: { paymentIntentId: "pi_r", canceledPaymentIntentIds: ["pi_d"], paymentMethodId: "pm_new" },
+    });
+    expect(second.calls).toEqual([
+      "find",
+      `create ${createKeyFor("sub_1", PERIOD, 1)}`,
+      expect.stringMatching(/^confirm pi_r /),
+    ]);
+  });
+
+  it("sends nothing once the lease has no safe time, and leaves the period due", async () => {
+    const ledger = new MemoryLedger();
+    const gateway: PaymentGateway = {
+      ...scripted({}).gateway,
+      createPaymentIntent: async (_request, guard) => {
+        const reason = guard?.();
+        return reason ? { kind: "not_sent", reason } : { kind: "rate_limited" };
+      },
+    };
+    const result = await renewSubscription(
+      context(ledger, gateway, () => "the lease has no safe time left"),
+      subscription,
+      AS_OF,
+    );
+    expect(result).toEqual({ kind: "stopped", reason: "the lease has no safe time left" });
+    expect([...ledger.records.values()].map((r) => r.state)).toEqual(["pending"]);
+    expect(ledger.changes.map((c) => c.kind)).toEqual(["expect-due"]);
+  });
+
+  it("cancels the period's strays when a look-up finds several PaymentIntents", async () => {
+    const ledger = new MemoryLedger();
+    await renewSubscription(
+      context(ledger, scripted({ create: [{ kind: "in_doubt", reason: "timeout" }] }).gateway),
+      subscription,
+      AS_OF,
+    );
+    const stray = {
+      ...pi("pi_old", "requires_confirmation"),
+      metadata: { ...pi("x", "canceled").metadata, create_generation: "7" },
+    };
+    const second = scripted({
+      find: [{ kind: "found", paymentIntents: [stray, pi("pi_mine", "requires_confirmation")] }],
+      cancel: [{ kind: "canceled", paymentIntent: pi("pi_old", "canceled") }],
+      confirm: [{ kind: "succeeded", paymentIntentId: "pi_mine", chargeId: "ch_m" }],
+    });
+    expect(await renewSubscription(context(ledger, second.gateway), subscription, AS_OF)).toMatchObject({
+      outcome: "succeeded",
+      record: { paymentIntentId: "pi_mine" },
+    });
+    expect(second.calls).toContain("cancel pi_old");
+    expect(second.calls.filter((c) => c.startsWith("confirm"))).toEqual([
+      expect.stringMatching(/^confirm pi_mine /),
+    ]);
+  });
+
+  it("never charges a period before it starts, whatever nextAttemptAt says", async () => {
+    const ledger = new MemoryLedger();
+    const early = { ...subscription, nextPeriodStart: "2027-03-01T00:00:00.000Z", nextAttemptAt: PERIOD };
+    const { gateway, calls } = scripted({});
+    expect(await renewSubscription(context(ledger, gateway), early, AS_OF)).toMatchObject({
+      kind: "skipped",
+    });
+    expect(calls).toEqual([]);
+    expect(ledger.records.size).toBe(0);
   });
 });

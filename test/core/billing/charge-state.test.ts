@@ -52,9 +52,14 @@ const declined = then(withIntent, {
   declineCode: "insufficient_funds",
   attempt: 1,
   retryAt: "2026-02-01T00:00:02.000Z",
+  canceledPaymentIntentIds: ["pi_1"],
 }) as DeclinedCharge;
 const finalDecline = { ...declined, retryAt: null } as DeclinedCharge;
-const needsAction = then(withIntent, { state: "needs_customer_action", code: "authentication_required" });
+const needsAction = then(withIntent, {
+  state: "needs_customer_action",
+  code: "authentication_required",
+  canceledPaymentIntentIds: ["pi_1"],
+});
 const inDoubt = then(pending, {
   state: "in_doubt",
   reason: "create: timeout",
@@ -111,14 +116,34 @@ describe("checkTransition", () => {
     });
   });
 
-  it("lets a decline with a retry ahead reopen, with the customer's new card", () => {
+  it("lets a decline with a retry ahead reopen as a new PaymentIntent, with the customer's new card", () => {
     const retry = then(declined, {
       state: "pending",
+      paymentIntentId: undefined,
+      createGeneration: 1,
+      idempotencyKey: "renew:create:sub_1:2026-01-31:g1",
       attempts: 2,
       confirmAttempt: 2,
       paymentMethodId: "pm_new",
     });
     expect(checkTransition(declined, retry)).toEqual({ ok: true });
+  });
+
+  it("refuses a retry that would confirm the declined PaymentIntent again, or leave it uncanceled", () => {
+    const sameIntent = then(declined, { state: "pending", attempts: 2, confirmAttempt: 2 });
+    expect(checkTransition(declined, sameIntent)).toMatchObject({
+      ok: false,
+      reason: /never confirmed again/,
+    });
+    const notCanceled = { ...declined, canceledPaymentIntentIds: [] } as DeclinedCharge;
+    expect(checkTransition(withIntent, notCanceled)).toMatchObject({ ok: false, reason: /canceled/ });
+    const dropped = then(notCanceled, {
+      state: "pending",
+      paymentIntentId: undefined,
+      createGeneration: 1,
+      idempotencyKey: "renew:create:sub_1:2026-01-31:g1",
+    });
+    expect(checkTransition(notCanceled, dropped)).toMatchObject({ ok: false, reason: /canceled/ });
   });
 
   it("refuses to reopen a decline with no retries left", () => {

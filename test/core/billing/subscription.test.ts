@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { validateSubscription } from "../../../functions/core/billing/subscription";
+import { UnreadableNumber, validateSubscription } from "../../../functions/core/billing/subscription";
 
 const valid = {
   subscriptionId: "sub_1",
@@ -24,6 +24,7 @@ const yearly = {
   anchorDay: 29,
   anchorMonth: 2,
   nextPeriodStart: "2027-02-28T00:00:00.000Z",
+  nextAttemptAt: "2027-02-28T00:00:00.000Z",
 };
 
 function without(record: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -56,6 +57,18 @@ describe("validateSubscription accepts", () => {
 
 /** Each bad record, the field that must be named, and words the reason must contain. */
 const cases: [string, unknown, string, RegExp][] = [
+  [
+    "a next attempt before its period starts",
+    { ...valid, nextAttemptAt: "2026-01-31T00:00:00.000Z" },
+    "nextAttemptAt",
+    /before nextPeriodStart/,
+  ],
+  [
+    "an unreadable number",
+    { ...valid, amount: new UnreadableNumber("1e400") },
+    "amount",
+    /unreadable number/,
+  ],
   ["not an object", "sub_1", "record", /not an object/],
   ["an array", [valid], "record", /not an object/],
   ["null", null, "record", /not an object/],
