@@ -83,7 +83,8 @@ export async function localRun(options: RunOptions, hooks: RunHooks): Promise<Ru
         options.stripeRateLimit === null
           ? 100
           : Math.max(1, Math.floor(options.stripeRateLimit / Math.min(options.shards, options.contenders))),
-      stripeTimeoutMs: 5_000,
+      // The function refuses a Stripe timeout longer than the lease's safety margin (README, Configuration).
+      stripeTimeoutMs: Math.min(5_000, lease.marginMs),
       concurrency: 16,
       stopClaimingMarginMs: Math.min(10_000, Math.round(options.budgetMs / 6)),
       standbyPollMs: Math.max(100, Math.min(1000, Math.round(options.leaseMs / 10))),

@@ -1,48 +1,72 @@
 /**
- * What the function accepts, validated before anything else happens: an EventBridge scheduled event, or
+ * What the function accepts, validated before anything else happens: EventBridge's scheduled event, or
  * an operator's rerun event from the console (or `npm run ops -- rerun`). Anything else is refused with a
- * message naming the field, before any lease is taken or any request is sent.
+ * bounded message naming the field, before any lease is taken or any request is sent. No event bills as
+ * of an instant later than the function's own now (functions/core/billing-instant.ts).
  */
 import { z } from "zod";
+import { billingInstant } from "../core/billing-instant";
+import { MAX_CLOCK_SKEW_MS } from "../core/clock";
+import { BillingJobError } from "../core/errors";
+import { parseDateTime } from "./date-time";
+import { boundedProblems, refusalMessage, zodProblems } from "./event-problems";
+import { shown } from "./shown";
 
-/** How far ahead of now a rerun may set `asOf`: a little clock skew, never billing the future early. */
-export const MAX_ASOF_AHEAD_MS = 5 * 60_000;
+/** A rerun names at most this many subscriptions. */
+export const MAX_SUBSCRIPTION_IDS = 1000;
+/** A rerun's `maxCharges` at most: a cap, not a quota (omit it to bill everything due). */
+export const MAX_CHARGES_LIMIT = 100_000;
 
-const isoInstant = z
+const dateTime = z
   .string()
-  .refine(
-    (value) =>
-      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(value) &&
-      !Number.isNaN(Date.parse(value)),
-    {
-      message: "must be an ISO-8601 date-time with a time zone, e.g. 2026-11-23T12:00:00Z",
-    },
-  );
+  .max(40, "must be an ISO-8601 date-time with a time zone, e.g. 2026-11-23T12:00:00Z")
+  .transform((text, ctx) => {
+    const instant = parseDateTime(text);
+    if (instant !== null) return instant;
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must be an ISO-8601 date-time with a time zone, on a date and time that exist, years 2000 to 9999 " +
+        "(e.g. 2026-11-23T12:00:00Z)",
+    });
+    return z.NEVER;
+  });
 
-/** EventBridge's scheduled event. EventBridge may add fields; we read only `time`. */
-const scheduledEvent = z.looseObject({
-  source: z.literal("aws.events"),
+/** EventBridge's scheduled event, exactly: every field it sends, and nothing else. */
+const scheduledEvent = z.strictObject({
+  version: z.literal("0"),
+  id: z.string().min(1, "must not be empty").max(128, "must be at most 128 characters"),
   "detail-type": z.literal("Scheduled Event"),
-  time: isoInstant,
-  id: z.string().optional(),
+  source: z.literal("aws.events"),
+  account: z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account id"),
+  time: dateTime,
+  region: z.string().regex(/^[a-z0-9-]{1,32}$/, "must be an AWS region name, e.g. us-east-1"),
+  resources: z.array(z.string().max(2048, "must be at most 2048 characters")).max(10, "at most 10 resources"),
+  detail: z.strictObject({}, { message: "must be an empty object" }),
 });
 
 /** An operator's rerun. Strict: a misspelt field is refused rather than silently ignored. */
 const rerunEvent = z.strictObject({
   action: z.literal("rerun", { message: 'must be "rerun" (the only console action)' }),
-  asOf: isoInstant.optional(),
+  asOf: dateTime.optional(),
   dryRun: z.boolean().optional(),
   subscriptionIds: z
     .array(z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"))
     .min(1, "must list at least one subscription id (omit it to bill everything due)")
-    .max(1000, "at most 1000 ids per rerun")
+    .max(MAX_SUBSCRIPTION_IDS, `at most ${MAX_SUBSCRIPTION_IDS} ids per rerun`)
     .optional(),
-  maxCharges: z.number().int("must be a whole number").positive("must be at least 1").optional(),
+  maxCharges: z
+    .number()
+    .int("must be a whole number")
+    .positive("must be at least 1")
+    .max(MAX_CHARGES_LIMIT, `must be at most ${MAX_CHARGES_LIMIT} (omit it for no limit)`)
+    .optional(),
   shards: z
     .array(z.number().int("must be a whole number").nonnegative("must be 0 or more"))
-    .min(1)
+    .min(1, "must list at least one shard (omit it for all)")
+    .max(1000, "at most 1000 shards")
     .optional(),
-  reason: z.string().max(500).optional(),
+  reason: z.string().max(500, "must be at most 500 characters").optional(),
 });
 
 export type BillingRequest = {
@@ -54,12 +78,18 @@ export type BillingRequest = {
   readonly shards?: readonly number[];
   readonly reason?: string;
   readonly eventId?: string;
+  /** A scheduled event's own `time`, normalized: one run id per firing, whatever each contender's clock. */
+  readonly firedAt?: string;
 };
 
-export class InvalidEventError extends Error {
+export class InvalidEventError extends BillingJobError {
   override readonly name = "InvalidEventError";
-  constructor(readonly problems: readonly string[]) {
-    super(`Event refused, nothing was changed: ${problems.join("; ")}`);
+  /** Bounded: at most a few problems, each short, names cut (see event-problems.ts). */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    const bounded = boundedProblems(problems);
+    super(refusalMessage(bounded));
+    this.problems = bounded;
   }
 }
 
@@ -68,54 +98,89 @@ export function parseBillingEvent(event: unknown, now: number, shardCount: numbe
   if (typeof event !== "object" || event === null || Array.isArray(event)) {
     throw new InvalidEventError(["the event must be a JSON object"]);
   }
-  if ("source" in event) {
-    const parsed = scheduledEvent.safeParse(event);
-    if (!parsed.success) throw new InvalidEventError(problemsOf(parsed.error, event));
-    return {
-      kind: "scheduled",
-      asOf: new Date(parsed.data.time).toISOString(),
-      dryRun: false,
-      ...(parsed.data.id && { eventId: parsed.data.id }),
-    };
+  return isScheduledShape(event) ? parseScheduled(event, now) : parseRerun(event, now, shardCount);
+}
+
+/** Anything that looks like EventBridge's event is held to EventBridge's shape, never read as a rerun. */
+function isScheduledShape(event: object): boolean {
+  return Object.hasOwn(event, "source") || Object.hasOwn(event, "detail-type");
+}
+
+function parseScheduled(event: object, now: number): BillingRequest {
+  const parsed = scheduledEvent.safeParse(event);
+  if (!parsed.success) {
+    const problems = zodProblems(parsed.error, event);
+    const extra = parsed.error.issues.some((i) => i.code === "unrecognized_keys" && i.path.length === 0);
+    throw new InvalidEventError(extra ? [...problems, SCHEDULED_ONLY] : problems);
   }
+  const asOf = asOfFor("time", parsed.data.time, now);
+  if (typeof asOf !== "string") throw new InvalidEventError([asOf.problem]);
+  const firedAt = new Date(parsed.data.time).toISOString();
+  return { kind: "scheduled", asOf, dryRun: false, eventId: parsed.data.id, firedAt };
+}
+
+const SCHEDULED_ONLY =
+  'a scheduled event carries only EventBridge\'s fields; for a rerun send {"action": "rerun", ...}';
+
+function parseRerun(event: object, now: number, shardCount: number): BillingRequest {
   const parsed = rerunEvent.safeParse(event);
-  if (!parsed.success) throw new InvalidEventError(problemsOf(parsed.error, event));
+  if (!parsed.success) throw new InvalidEventError(zodProblems(parsed.error, event));
   const rerun = parsed.data;
-  const asOf = rerun.asOf ? Date.parse(rerun.asOf) : now;
-  const problems: string[] = [];
-  if (asOf > now + MAX_ASOF_AHEAD_MS) {
-    problems.push(
-      "asOf: must not be in the future (billing ahead of time would charge before renewals are due)",
-    );
-  }
-  for (const [i, shard] of (rerun.shards ?? []).entries()) {
-    if (shard >= shardCount) problems.push(`shards[${i}]: there are ${shardCount} shard(s), numbered from 0`);
-  }
-  if (problems.length > 0) throw new InvalidEventError(problems);
+  // -0 is a whole number to JSON; the shard is 0.
+  const shards = rerun.shards?.map((shard) => shard + 0);
+  const asOf = asOfFor("asOf", rerun.asOf ?? now, now);
+  const problems = [
+    ...(typeof asOf === "string" ? [] : [asOf.problem]),
+    ...duplicateProblem("subscriptionIds", rerun.subscriptionIds, (id) => `"${shown(id)}"`),
+    ...duplicateProblem("shards", shards, String),
+    ...shardRangeProblems(shards ?? [], shardCount),
+  ];
+  if (problems.length > 0 || typeof asOf !== "string") throw new InvalidEventError(problems);
   return {
     kind: "rerun",
-    asOf: new Date(asOf).toISOString(),
+    asOf,
     dryRun: rerun.dryRun ?? false,
     ...(rerun.subscriptionIds && { subscriptionIds: rerun.subscriptionIds }),
     ...(rerun.maxCharges !== undefined && { maxCharges: rerun.maxCharges }),
-    ...(rerun.shards && { shards: rerun.shards }),
+    ...(shards && { shards }),
     ...(rerun.reason && { reason: rerun.reason }),
   };
 }
 
-function problemsOf(error: z.ZodError, event: object): string[] {
-  return error.issues.map((issue) => {
-    const path = issue.path
-      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
-      .join("")
-      .replace(/^\./, "");
-    if (issue.code === "unrecognized_keys") return `unknown field(s): ${issue.keys.join(", ")}`;
-    const value = issue.path.reduce<unknown>(
-      (at, key) => (at as Record<PropertyKey, unknown> | undefined)?.[key],
-      event,
-    );
-    if (value === undefined)
-      return `${path || "event"}: is required${path === "action" ? ' (set "action": "rerun")' : ""}`;
-    return `${path || "event"}: ${issue.message}`;
-  });
+/** The instant to bill as of, as an ISO string, or why the requested one is refused. */
+function asOfFor(field: string, requestedMs: number, now: number): string | { problem: string } {
+  const instant = billingInstant(requestedMs, now);
+  if (instant.accepted) return new Date(instant.asOfMs).toISOString();
+  return {
+    problem:
+      `${field}: must not be in the future (${aheadText(instant.aheadMs)} ahead of this function's clock; ` +
+      `at most ${MAX_CLOCK_SKEW_MS / 60_000} minutes of skew is allowed): it would charge periods not yet begun`,
+  };
+}
+
+function aheadText(ms: number): string {
+  const minutes = ms / 60_000;
+  if (minutes < 120) return `${Math.ceil(minutes)} minutes`;
+  const days = minutes / 1440;
+  return days < 2 ? `${Math.round(minutes / 60)} hours` : `${Math.round(days)} days`;
+}
+
+/** The first value listed twice, named: each shard or subscription is billed once per run. */
+function duplicateProblem<T>(
+  field: string,
+  values: readonly T[] | undefined,
+  name: (v: T) => string,
+): string[] {
+  const seen = new Set<T>();
+  for (const [i, value] of (values ?? []).entries()) {
+    if (seen.has(value)) return [`${field}[${i}]: ${name(value)} is listed twice (list each once)`];
+    seen.add(value);
+  }
+  return [];
+}
+
+function shardRangeProblems(shards: readonly number[], shardCount: number): string[] {
+  return shards.flatMap((shard, i) =>
+    shard >= shardCount ? [`shards[${i}]: there are ${shardCount} shard(s), numbered from 0`] : [],
+  );
 }

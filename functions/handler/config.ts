@@ -1,14 +1,32 @@
 /**
- * The function's configuration, read once from the environment and validated: a bad value fails the
- * invocation at once with the variable's name, before any lease or charge. README "Configuration" lists
- * every variable; keep the two in step.
+ * The function's configuration, read once from the environment and validated: a bad value, or settings
+ * that could never bill, fail the invocation at once with the variable's name, before any lease or
+ * charge. README "Configuration" lists every variable and its limits; keep the two in step.
  */
 import { InvalidInputError } from "../core/input-error";
-import { DEFAULT_LEASE_TIMINGS, validateTimings, type LeaseTimings } from "../core/lease/lease-timings";
-import { DEFAULT_RUN_SETTINGS, runSettings, type RunSettings } from "../core/billing-run/run-config";
+import {
+  DEFAULT_LEASE_TIMINGS,
+  MAX_LEASE_MS,
+  validateTimings,
+  type LeaseTimings,
+  type TimingNames,
+} from "../core/lease/lease-timings";
+import {
+  DEFAULT_RUN_SETTINGS,
+  runSettings,
+  type RunSettingNames,
+  type RunSettings,
+} from "../core/billing-run/run-config";
 import { DEFAULT_STRIPE_NETWORK_RETRIES, DEFAULT_STRIPE_TIMEOUT_MS } from "../stripe/stripe-gateway";
 import { tableNamesFromEnv, type TableNames } from "../schema/tables";
-import { retrySchedule, type RetrySchedule } from "../core/billing/retry-policy";
+import {
+  MAX_RETRIES,
+  MAX_RETRY_DELAY_MS,
+  MIN_RETRY_DELAY_MS,
+  retrySchedule,
+  type RetrySchedule,
+} from "../core/billing/retry-policy";
+import { shown } from "./shown";
 
 export interface StripeSettings {
   /** Where the key is: a Secrets Manager secret (deployed) or the environment (local). */
@@ -34,43 +52,110 @@ type Env = Record<string, string | undefined>;
 
 export const DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND = 20;
 
+/** The variable that sets each lease timing and run setting, so that errors name what to change. */
+const LEASE_VARIABLES = {
+  leaseDurationMs: "LEASE_DURATION_MS",
+  renewIntervalMs: "LEASE_RENEW_INTERVAL_MS",
+  safetyMarginMs: "LEASE_SAFETY_MARGIN_MS",
+} as const satisfies TimingNames;
+
+const RUN_VARIABLES = {
+  shardCount: "SHARD_COUNT",
+  concurrency: "BILLING_CONCURRENCY",
+  pageSize: "DUE_PAGE_SIZE",
+  stopClaimingMarginMs: "STOP_CLAIMING_MARGIN_MS",
+  standbyPollMs: "STANDBY_POLL_MS",
+} as const satisfies RunSettingNames;
+
 export function readConfig(env: Env = process.env): FunctionConfig {
-  const stripeKey = keySource(env);
-  const protocol = env.STRIPE_API_PROTOCOL;
-  if (protocol !== undefined && protocol !== "http" && protocol !== "https") {
-    throw new InvalidInputError("STRIPE_API_PROTOCOL", 'must be "http" or "https"');
-  }
+  const stripe = stripeSettings(env);
+  const lease = leaseTimings(env);
+  checkSafetyMarginCoversStripe(lease, stripe);
   return {
     tables: tableNamesFromEnv(env),
     ...(env.DYNAMODB_ENDPOINT && { dynamoEndpoint: env.DYNAMODB_ENDPOINT }),
-    stripe: {
-      key: stripeKey,
-      ...(env.STRIPE_API_HOST && { host: env.STRIPE_API_HOST }),
-      ...(env.STRIPE_API_PORT && { port: int(env, "STRIPE_API_PORT", 443, 1) }),
-      ...(protocol && { protocol }),
-      maxRequestsPerSecond: int(
-        env,
-        "STRIPE_MAX_REQUESTS_PER_SECOND",
-        DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
-        1,
-      ),
-      timeoutMs: int(env, "STRIPE_TIMEOUT_MS", DEFAULT_STRIPE_TIMEOUT_MS, 100),
-      maxNetworkRetries: int(env, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_STRIPE_NETWORK_RETRIES, 0),
-    },
-    lease: validateTimings({
-      leaseDurationMs: int(env, "LEASE_DURATION_MS", DEFAULT_LEASE_TIMINGS.leaseDurationMs, 1),
-      renewIntervalMs: int(env, "LEASE_RENEW_INTERVAL_MS", DEFAULT_LEASE_TIMINGS.renewIntervalMs, 1),
-      safetyMarginMs: int(env, "LEASE_SAFETY_MARGIN_MS", DEFAULT_LEASE_TIMINGS.safetyMarginMs, 1),
-    }),
-    run: runSettings({
-      shardCount: int(env, "SHARD_COUNT", DEFAULT_RUN_SETTINGS.shardCount, 1),
-      concurrency: int(env, "BILLING_CONCURRENCY", DEFAULT_RUN_SETTINGS.concurrency, 1),
-      pageSize: int(env, "DUE_PAGE_SIZE", DEFAULT_RUN_SETTINGS.pageSize, 1),
-      stopClaimingMarginMs: int(env, "STOP_CLAIMING_MARGIN_MS", DEFAULT_RUN_SETTINGS.stopClaimingMarginMs, 0),
-      standbyPollMs: int(env, "STANDBY_POLL_MS", DEFAULT_RUN_SETTINGS.standbyPollMs, 1),
-      ...(env.DECLINE_RETRY_DAYS !== undefined && { retrySchedule: retryDays(env.DECLINE_RETRY_DAYS) }),
-    }),
+    stripe,
+    lease,
+    run: runSettingsFrom(env),
   };
+}
+
+/**
+ * Refuses, at the start of an invocation, settings that leave it no time to bill: the leader stops
+ * claiming once less than STOP_CLAIMING_MARGIN_MS is left of the invocation.
+ */
+export function checkTimeBudget(run: RunSettings, remainingMs: number): void {
+  if (run.stopClaimingMarginMs < remainingMs) return;
+  throw new InvalidInputError(
+    RUN_VARIABLES.stopClaimingMarginMs,
+    `must be below the function's time budget: ${run.stopClaimingMarginMs} ms, with ${remainingMs} ms left ` +
+      "at the start of this invocation, leaves no time to claim anything (lower it, or raise the timeout)",
+  );
+}
+
+function stripeSettings(env: Env): StripeSettings {
+  const protocol = env.STRIPE_API_PROTOCOL;
+  if (protocol !== undefined && protocol !== "http" && protocol !== "https") {
+    throw new InvalidInputError("STRIPE_API_PROTOCOL", `must be "http" or "https", got "${shown(protocol)}"`);
+  }
+  return {
+    key: keySource(env),
+    ...(env.STRIPE_API_HOST && { host: env.STRIPE_API_HOST }),
+    ...(env.STRIPE_API_PORT && { port: ranged(env, "STRIPE_API_PORT", 443, 1, 65_535) }),
+    ...(protocol && { protocol }),
+    maxRequestsPerSecond: ranged(
+      env,
+      "STRIPE_MAX_REQUESTS_PER_SECOND",
+      DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
+      1,
+      10_000,
+    ),
+    timeoutMs: ranged(env, "STRIPE_TIMEOUT_MS", DEFAULT_STRIPE_TIMEOUT_MS, 100, MAX_LEASE_MS),
+    maxNetworkRetries: ranged(env, "STRIPE_MAX_NETWORK_RETRIES", DEFAULT_STRIPE_NETWORK_RETRIES, 0, 10),
+  };
+}
+
+function leaseTimings(env: Env): LeaseTimings {
+  const value = (field: keyof typeof LEASE_VARIABLES) =>
+    whole(env, LEASE_VARIABLES[field], DEFAULT_LEASE_TIMINGS[field]);
+  return validateTimings(
+    {
+      leaseDurationMs: value("leaseDurationMs"),
+      renewIntervalMs: value("renewIntervalMs"),
+      safetyMarginMs: value("safetyMarginMs"),
+    },
+    LEASE_VARIABLES,
+  );
+}
+
+/**
+ * No Stripe request is started with less than the safety margin left on the lease, so a request that
+ * runs to its timeout still ends while the lease is held.
+ */
+function checkSafetyMarginCoversStripe(lease: LeaseTimings, stripe: StripeSettings): void {
+  if (lease.safetyMarginMs >= stripe.timeoutMs) return;
+  throw new InvalidInputError(
+    LEASE_VARIABLES.safetyMarginMs,
+    `must be at least STRIPE_TIMEOUT_MS (${stripe.timeoutMs}), got ${lease.safetyMarginMs}: no Stripe ` +
+      "request is started with less than the safety margin left on the lease, so one that runs to its " +
+      "timeout must still end while the lease is held",
+  );
+}
+
+function runSettingsFrom(env: Env): RunSettings {
+  const value = (field: keyof typeof RUN_VARIABLES) =>
+    whole(env, RUN_VARIABLES[field], DEFAULT_RUN_SETTINGS[field]);
+  return runSettings(
+    {
+      shardCount: value("shardCount"),
+      concurrency: value("concurrency"),
+      pageSize: value("pageSize"),
+      stopClaimingMarginMs: value("stopClaimingMarginMs"),
+      standbyPollMs: value("standbyPollMs"),
+      ...(env.DECLINE_RETRY_DAYS !== undefined && { retrySchedule: retryDays(env.DECLINE_RETRY_DAYS) }),
+    },
+    RUN_VARIABLES,
+  );
 }
 
 function keySource(env: Env): StripeSettings["key"] {
@@ -82,25 +167,47 @@ function keySource(env: Env): StripeSettings["key"] {
   );
 }
 
-function int(env: Env, name: string, fallback: number, min: number): number {
-  const raw = env[name];
+/** A whole number written in decimal digits; range checks are the validators' (they name the variable). */
+function whole(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new InvalidInputError(name, `must be a whole number of at least ${min}, got "${raw}"`);
+  if (!/^\d{1,15}$/.test(raw)) {
+    throw new InvalidInputError(
+      name,
+      `must be a whole number written in at most 15 digits, got "${shown(raw)}"`,
+    );
+  }
+  return Number(raw);
+}
+
+function ranged(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = whole(env, name, fallback);
+  if (value < min || value > max) {
+    throw new InvalidInputError(name, `must be a whole number from ${min} to ${max}, got ${value}`);
   }
   return value;
 }
 
+const DAY_MS = 86_400_000;
+/** The shortest retry delay in days, rounded up so that it is allowed: 0.0000116 (about a second). */
+const MIN_RETRY_DAYS = (Math.ceil((MIN_RETRY_DELAY_MS / DAY_MS) * 1e7) / 1e7).toFixed(7);
+
 /** "1,3,5": retry a declined renewal 1, 3 and 5 days after each decline; "" means never retry. */
 function retryDays(raw: string): RetrySchedule {
   if (raw.trim() === "") return retrySchedule([]);
-  const days = raw.split(",").map((d) => Number(d.trim()));
-  if (days.some((d) => !Number.isFinite(d) || d <= 0)) {
-    throw new InvalidInputError(
-      "DECLINE_RETRY_DAYS",
-      `must be a comma-separated list of positive day counts, got "${raw}"`,
-    );
+  const days = raw.split(",").map((d) => d.trim());
+  const fail = (problem: string) => new InvalidInputError("DECLINE_RETRY_DAYS", problem);
+  if (!days.every((d) => /^\d{1,4}(\.\d{1,12})?$/.test(d))) {
+    throw fail(`must be a comma-separated list of day counts such as "1,3,5", got "${shown(raw)}"`);
   }
-  return retrySchedule(days.map((d) => Math.round(d * 86_400_000)));
+  if (days.length > MAX_RETRIES) throw fail(`at most ${MAX_RETRIES} retries, got ${days.length}`);
+  const delay = (d: string) => Math.round(Number(d) * DAY_MS);
+  const short = days.find((d) => delay(d) < MIN_RETRY_DELAY_MS);
+  if (short !== undefined) {
+    throw fail(`each delay must be at least ${MIN_RETRY_DAYS} days (one second), got ${short}`);
+  }
+  const long = days.find((d) => delay(d) > MAX_RETRY_DELAY_MS);
+  if (long !== undefined)
+    throw fail(`each delay must be at most ${MAX_RETRY_DELAY_MS / DAY_MS} days, got ${long}`);
+  return retrySchedule(days.map(delay));
 }

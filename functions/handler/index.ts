@@ -4,22 +4,29 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
-import { runContender, defaultShardOrder } from "../core/billing-run/contender";
+import { rotate, runContender } from "../core/billing-run/contender";
 import { dryRun } from "../core/billing-run/dry-run";
-import { redactor, stripeApiKey } from "../aws/stripe-key";
+import { billableShards } from "../core/lease/lease";
+import { refreshStripeApiKey, stripeApiKey } from "../aws/stripe-key";
+import { redactSecrets } from "../core/secrets";
 import { InvalidEventError, parseBillingEvent, type BillingRequest } from "./billing-event";
 import { createBillingJob, createGateway, leaderDeps, type BillingJob } from "./billing-job";
-import { readConfig } from "./config";
+import { checkTimeBudget, readConfig } from "./config";
+import { InvalidInputError } from "../core/input-error";
 import { createTelemetry, observer, recordRunEnd } from "./telemetry";
 
-const { logger, metrics } = createTelemetry();
+// Every Stripe key this environment has read: no log line or error names one.
+const keysRead = new Set<string>();
+const { logger, metrics } = createTelemetry(() => [...keysRead]);
 
 // Clients live across warm invocations; the configuration is read once per environment.
 let job: BillingJob | undefined;
 
 export async function handler(event: unknown, context: Context): Promise<unknown> {
   const startedAt = Date.now();
-  job ??= createBillingJob(readConfig());
+  // Keys appended for the previous invocation (runId, owner, asOf) must not label this one's lines.
+  logger.resetKeys();
+  job = checkedJob(context);
   const { config } = job;
   let request: BillingRequest;
   try {
@@ -33,36 +40,48 @@ export async function handler(event: unknown, context: Context): Promise<unknown
   const owner = `${context.awsRequestId}/${randomUUID().slice(0, 8)}`;
   const runId =
     request.kind === "scheduled"
-      ? `scheduled:${request.asOf}`
+      ? `scheduled:${request.firedAt ?? request.asOf}`
       : `rerun:${request.asOf}:${context.awsRequestId.slice(0, 8)}`;
   logger.appendKeys({ runId, owner, asOf: request.asOf, kind: request.kind });
-  const shards = request.shards ?? Array.from({ length: config.run.shardCount }, (_, i) => i);
+  // Shards that once had a lease stay billed after SHARD_COUNT is lowered: nothing is stranded.
+  const billable = billableShards(config.run.shardCount, await job.lease.listLeaseKeys());
+  const shards = request.shards ?? billable;
 
   if (request.dryRun) {
-    const report = await dryRun(job.store, job.store, shards, request.asOf, request.subscriptionIds);
+    const report = await dryRun(job.store, job.store, shards, request.asOf, {
+      ...(request.subscriptionIds && { subscriptionIds: request.subscriptionIds }),
+      maxPeriods: config.run.maxPeriodsPerSubscription,
+    });
     logger.info("dry run", { counts: report.counts });
     return { status: "dry-run", runId, ...report };
   }
 
-  let redact = (text: string) => text;
   try {
-    const apiKey = await stripeApiKey(config.stripe.key);
-    redact = redactor(apiKey);
-    const gateway = createGateway(config, apiKey);
-    const deps = leaderDeps(job, gateway, observer(logger, metrics), () =>
-      context.getRemainingTimeInMillis(),
-    );
+    const apiKey = remembered(await stripeApiKey(config.stripe.key));
+    const gateway = createGateway(config, apiKey, job.clock, {
+      refreshApiKey: async () => remembered(await refreshStripeApiKey(config.stripe.key)),
+    });
+    const deps = {
+      ...leaderDeps(job, gateway, observer(logger, metrics), () => context.getRemainingTimeInMillis()),
+      billableShards: billable,
+    };
     const order = rotate(shards);
     const report = await runContender(deps, owner, runRequest(runId, request), order);
     recordRunEnd(logger, metrics, report, Date.now() - startedAt);
     return { status: "ok", ...report };
   } catch (error) {
-    const message = redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const message = redactSecrets(text, [...keysRead]);
     logger.error("run failed", { error: message });
     throw new Error(message);
   } finally {
     metrics.publishStoredMetrics();
   }
+}
+
+function remembered(key: string): string {
+  keysRead.add(key);
+  return key;
 }
 
 function runRequest(runId: string, request: BillingRequest) {
@@ -74,8 +93,17 @@ function runRequest(runId: string, request: BillingRequest) {
   };
 }
 
-/** Contenders start at different shards so that, with several shards, several lead at once. */
-function rotate(shards: readonly number[]): number[] {
-  const order = defaultShardOrder(shards.length);
-  return order.map((i) => shards[i]!);
+/**
+ * This environment's job, its settings checked against this invocation's time budget: settings that can
+ * never bill are refused before any lease or write, naming the variable.
+ */
+function checkedJob(context: Context): BillingJob {
+  try {
+    job ??= createBillingJob(readConfig());
+    checkTimeBudget(job.config.run, context.getRemainingTimeInMillis());
+    return job;
+  } catch (error) {
+    if (error instanceof InvalidInputError) logger.error("settings refused", { error: error.message });
+    throw error;
+  }
 }

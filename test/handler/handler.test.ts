@@ -4,75 +4,42 @@
  * never reaches a log line, including on error paths.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Context } from "aws-lambda";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
+import { z } from "zod";
 import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
-import { scanAll } from "../../dev/invariants";
-import { createTestTables, type TestTables } from "../support/dynamo";
+import {
+  HANDLER_KEY as KEY,
+  handlerEnvironment,
+  lambdaContext as context,
+  loadHandler,
+  scheduledEvent,
+  stackState,
+  startHandlerStack,
+  type HandlerStack,
+} from "./harness";
 
-const KEY = "sk_test_handlerSecretValue1234567890";
 const AS_OF = "2026-11-23T12:00:00.000Z";
-let tables: TestTables;
-let emulator: StripeEmulator;
-
-function context(): Context {
-  return {
-    awsRequestId: `req-${Math.random().toString(36).slice(2, 10)}`,
-    getRemainingTimeInMillis: () => 120_000,
-  } as unknown as Context;
-}
+let stack: HandlerStack;
 
 function environment(extra: Record<string, string> = {}): Record<string, string> {
-  const url = new URL(emulator.url);
-  return {
-    LEASE_TABLE_NAME: tables.names.leases,
-    SUBSCRIPTIONS_TABLE_NAME: tables.names.subscriptions,
-    CHARGES_TABLE_NAME: tables.names.charges,
-    DYNAMODB_ENDPOINT: tables.endpoint,
-    STRIPE_SECRET_KEY: KEY,
-    STRIPE_API_HOST: url.hostname,
-    STRIPE_API_PORT: url.port,
-    STRIPE_API_PROTOCOL: "http",
-    STOP_CLAIMING_MARGIN_MS: "1000",
-    LEASE_DURATION_MS: "3000",
-    LEASE_RENEW_INTERVAL_MS: "1000",
-    LEASE_SAFETY_MARGIN_MS: "1000",
-    STANDBY_POLL_MS: "100",
-    LOG_LEVEL: "DEBUG",
-    ...extra,
-  };
-}
-
-/** A fresh handler module with `env` in place: its configuration is read once per (cold) environment. */
-async function loadHandler(env: Record<string, string>) {
-  vi.resetModules();
-  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  return (await import("../../functions/handler/index")).handler;
-}
-
-async function tableState() {
-  return {
-    leases: await scanAll(tables.doc, tables.names.leases),
-    charges: await scanAll(tables.doc, tables.names.charges),
-    subscriptions: await scanAll(tables.doc, tables.names.subscriptions),
-  };
+  return handlerEnvironment(stack, extra);
 }
 
 beforeAll(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("handler"), startStripeEmulator()]);
+  stack = await startHandlerStack("handler");
   await seedSubscriptions(
-    tables.doc,
-    tables.names,
-    stripeClient(KEY, emulator.url),
+    stack.tables.doc,
+    stack.tables.names,
+    stripeClient(KEY, stack.emulator.url),
     dueSubscriptions(5, AS_OF),
   );
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await emulator?.stop();
+  await stack?.emulator.stop();
 });
 
 describe("malformed console events", () => {
+  const { time: _time, ...withoutTime } = scheduledEvent(AS_OF);
   const malformed: [string, unknown, RegExp][] = [
     ["an empty object", {}, /action: is required/],
     ["wrong types", { action: "rerun", dryRun: "yes", maxCharges: "10" }, /dryRun: .*boolean.*maxCharges: /s],
@@ -90,11 +57,7 @@ describe("malformed console events", () => {
       /asOf: must not be in the future/,
     ],
     ["an unknown action", { action: "charge-everyone" }, /action: must be "rerun"/],
-    [
-      "a scheduled event without a time",
-      { source: "aws.events", "detail-type": "Scheduled Event" },
-      /time: is required/,
-    ],
+    ["a scheduled event without a time", withoutTime, /time: is required/],
     ["not an object", "rerun", /must be a JSON object/],
   ];
 
@@ -102,12 +65,10 @@ describe("malformed console events", () => {
     "refuses %s, naming the field, with no table write and no Stripe request",
     async (_name, event, message) => {
       const handler = await loadHandler(environment());
-      const before = await tableState();
-      const requests = emulator.snapshot().requestCounts.total;
+      const before = await stackState(stack);
       await expect(handler(event, context())).rejects.toThrow(message);
       await expect(handler(event, context())).rejects.toMatchObject({ name: "InvalidEventError" });
-      expect(await tableState()).toEqual(before);
-      expect(emulator.snapshot().requestCounts.total).toBe(requests);
+      expect(await stackState(stack)).toEqual(before);
     },
   );
 });
@@ -115,16 +76,13 @@ describe("malformed console events", () => {
 describe("dry run", () => {
   it("reports what would be charged and changes nothing", async () => {
     const handler = await loadHandler(environment());
-    const before = await tableState();
-    const requests = emulator.snapshot().requestCounts.total;
-    const result = (await handler({ action: "rerun", asOf: AS_OF, dryRun: true }, context())) as {
-      status: string;
-      counts: { charge: number };
-    };
+    const before = await stackState(stack);
+    const result = z
+      .object({ status: z.string(), counts: z.object({ charge: z.number() }) })
+      .parse(await handler({ action: "rerun", asOf: AS_OF, dryRun: true }, context()));
     expect(result.status).toBe("dry-run");
     expect(result.counts.charge).toBe(5);
-    expect(await tableState()).toEqual(before);
-    expect(emulator.snapshot().requestCounts.total).toBe(requests);
+    expect(await stackState(stack)).toEqual(before);
   });
 });
 
@@ -137,20 +95,17 @@ describe("the Stripe key", () => {
     const errors: string[] = [];
     try {
       const handler = await loadHandler(environment());
-      await handler(
-        { source: "aws.events", "detail-type": "Scheduled Event", time: AS_OF, id: "e1" },
-        context(),
-      );
+      await handler(scheduledEvent(AS_OF), context());
       await handler({ action: "rerun", asOf: AS_OF }, context());
       await handler({ action: "rerun", nonsense: KEY }, context()).catch((e: Error) =>
         errors.push(e.message),
       );
 
       // Stripe failing on every request: the run fails or leaves charges in doubt; either way, no key.
-      emulator.setFaults({ error500Rate: 1 });
-      const broken = await loadHandler(environment({ SUBSCRIPTIONS_TABLE_NAME: tables.names.subscriptions }));
+      stack.emulator.setFaults({ error500Rate: 1 });
+      const broken = await loadHandler(environment());
       await broken({ action: "rerun", asOf: AS_OF }, context()).catch((e: Error) => errors.push(e.message));
-      emulator.setFaults({});
+      stack.emulator.setFaults({});
 
       // DynamoDB unreachable: the run fails.
       const unreachable = await loadHandler(environment({ DYNAMODB_ENDPOINT: "http://127.0.0.1:9" }));

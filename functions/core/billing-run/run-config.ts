@@ -1,6 +1,6 @@
 /**
- * Settings of a billing run, with their defaults. See README "Configuration" for the environment
- * variables that set them in the Lambda.
+ * Settings of a billing run, with their defaults and limits. See README "Configuration" for the
+ * environment variables that set them in the Lambda.
  */
 import { InvalidInputError } from "../input-error";
 import { DEFAULT_RETRY_SCHEDULE, type RetrySchedule } from "../billing/retry-policy";
@@ -31,24 +31,31 @@ export const DEFAULT_RUN_SETTINGS: RunSettings = {
   retrySchedule: DEFAULT_RETRY_SCHEDULE,
 };
 
-export function runSettings(partial: Partial<RunSettings> = {}): RunSettings {
+type NumericSetting = Exclude<keyof RunSettings, "retrySchedule">;
+
+/** Inclusive limits. A Lambda runs at most 15 minutes; DynamoDB's Query returns at most 1 MB a page. */
+export const RUN_SETTING_LIMITS: readonly (readonly [NumericSetting, number, number])[] = [
+  ["shardCount", 1, 1000],
+  ["concurrency", 1, 1000],
+  ["pageSize", 1, 1000],
+  ["stopClaimingMarginMs", 0, 15 * 60_000],
+  ["standbyPollMs", 1, 60_000],
+  ["maxPeriodsPerSubscription", 1, 120],
+];
+
+/** What to call each setting in an error: the field by default, an environment variable in the Lambda. */
+export type RunSettingNames = Partial<Record<NumericSetting, string>>;
+
+export function runSettings(partial: Partial<RunSettings> = {}, names: RunSettingNames = {}): RunSettings {
   const settings = { ...DEFAULT_RUN_SETTINGS, ...partial };
-  const positive: (keyof RunSettings)[] = [
-    "shardCount",
-    "concurrency",
-    "pageSize",
-    "standbyPollMs",
-    "maxPeriodsPerSubscription",
-  ];
-  for (const field of positive) {
+  for (const [field, min, max] of RUN_SETTING_LIMITS) {
     const value = settings[field];
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-      throw new InvalidInputError(field, `must be a whole number of at least 1, got ${String(value)}`);
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidInputError(
+        names[field] ?? field,
+        `must be a whole number from ${min} to ${max}, got ${String(value)}`,
+      );
     }
   }
-  if (!Number.isInteger(settings.stopClaimingMarginMs) || settings.stopClaimingMarginMs < 0) {
-    throw new InvalidInputError("stopClaimingMarginMs", "must be a whole number of milliseconds, 0 or more");
-  }
-  if (settings.pageSize > 1000) throw new InvalidInputError("pageSize", "must be at most 1000");
   return settings;
 }

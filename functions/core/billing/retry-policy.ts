@@ -17,13 +17,26 @@ const DAY_MS = 86_400_000;
 /** Retry 1, 3 and 5 days after each decline: 4 attempts in all, the last about 9 days after the first. */
 export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = { delaysMs: [1 * DAY_MS, 3 * DAY_MS, 5 * DAY_MS] };
 
-/** A schedule from delays in ms; RangeError unless each is a whole number of ms, at least one second. */
+/** Retry delays: at least a second; at most a year (anything longer is a typo, not a dunning plan). */
+export const MIN_RETRY_DELAY_MS = 1_000;
+export const MAX_RETRY_DELAY_MS = 366 * DAY_MS;
+/** Retries per period at most: each is another off-session attempt against the customer's card. */
+export const MAX_RETRIES = 20;
+
+/** Why `delaysMs` is not a usable schedule, or null when it is. */
+export function retryScheduleProblem(delaysMs: readonly number[]): string | null {
+  if (delaysMs.length > MAX_RETRIES) return `at most ${MAX_RETRIES} retries, got ${delaysMs.length}`;
+  const bad = delaysMs.find(
+    (delay) => !Number.isSafeInteger(delay) || delay < MIN_RETRY_DELAY_MS || delay > MAX_RETRY_DELAY_MS,
+  );
+  if (bad === undefined) return null;
+  return `each retry delay must be whole milliseconds from ${MIN_RETRY_DELAY_MS} to ${MAX_RETRY_DELAY_MS}, got ${bad}`;
+}
+
+/** A schedule from delays in ms; RangeError unless retryScheduleProblem finds none. */
 export function retrySchedule(delaysMs: readonly number[]): RetrySchedule {
-  for (const delay of delaysMs) {
-    if (!Number.isSafeInteger(delay) || delay < 1_000) {
-      throw new RangeError(`retry delays must be whole milliseconds of at least 1000, got ${delay}`);
-    }
-  }
+  const problem = retryScheduleProblem(delaysMs);
+  if (problem !== null) throw new RangeError(`retry delays: ${problem}`);
   return { delaysMs: [...delaysMs] };
 }
 
