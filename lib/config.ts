@@ -1,8 +1,11 @@
 /**
  * The stack's settings, read from CDK context (`cdk.json`, or `-c key=value` on the command line) and
  * validated in one place. A bad value fails synthesis with an error that names the context key, before
- * anything is deployed. docs/deploy.md lists every key; keep the two in step.
+ * anything is deployed; so does a combination with which the job could never bill. docs/deploy.md lists
+ * every key; keep the two in step.
  */
+import { DEFAULT_RUN_SETTINGS } from "../functions/core/billing-run/run-config";
+import { DEFAULT_LEASE_TIMINGS } from "../functions/core/lease/lease-timings";
 
 /** EventBridge allows at most five targets per rule, and every contender is one target. */
 export const MAX_CONTENDERS = 5;
@@ -45,6 +48,40 @@ export const DEFAULTS = {
   noRunAlarmMinutes: 120,
 } as const satisfies Partial<BillingConfig>;
 
+/** Lambda's own limit. */
+export const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
+
+/**
+ * The margins the deployed function runs with. The stack sets none of STOP_CLAIMING_MARGIN_MS,
+ * LEASE_DURATION_MS or LEASE_SAFETY_MARGIN_MS, so the function's defaults are what it uses.
+ */
+export interface FunctionMargins {
+  /** The function stops claiming renewals this long before its deadline, to finish those in flight. */
+  readonly stopClaimingMarginMs: number;
+  /** A holder that died keeps its lease this long after its last renewal; only then can a standby lead. */
+  readonly leaseDurationMs: number;
+  /** A leader starts a renewal only with more than this left on its lease. */
+  readonly safetyMarginMs: number;
+}
+
+export const FUNCTION_MARGINS: FunctionMargins = {
+  stopClaimingMarginMs: DEFAULT_RUN_SETTINGS.stopClaimingMarginMs,
+  leaseDurationMs: DEFAULT_LEASE_TIMINGS.leaseDurationMs,
+  safetyMarginMs: DEFAULT_LEASE_TIMINGS.safetyMarginMs,
+};
+
+/**
+ * The shortest timeout with which a firing can still bill. An invocation claims work only until
+ * `stopClaimingMarginMs` before its deadline. Before that it must have room for the worst start a
+ * contender of a firing has: its leader dies at once, so a standby waits out that leader's whole lease
+ * (`leaseDurationMs`), and then still needs more than the lease's safety margin, the least time the job
+ * itself will start work in. A shorter timeout would leave the standbys, the reason there are several
+ * contenders, unable to bill anything; below the stop-claiming margin alone nobody ever bills.
+ */
+export function minFunctionTimeoutSeconds(margins: FunctionMargins = FUNCTION_MARGINS): number {
+  return Math.ceil((margins.stopClaimingMarginMs + margins.leaseDurationMs + margins.safetyMarginMs) / 1000);
+}
+
 /** Console reruns on top of the scheduled contenders, so an operator is not throttled mid-incident. */
 export const RERUN_HEADROOM = 2;
 
@@ -58,21 +95,22 @@ export class ConfigError extends Error {
 /** Reads a context value; `app.node.tryGetContext` fits. */
 export type ContextReader = (key: string) => unknown;
 
-export function readConfig(context: ContextReader): BillingConfig {
+/**
+ * @param now when the schedule is judged: a cron whose every firing lies before it can never bill.
+ * @param margins the function's margins, which bound the timeout from below.
+ */
+export function readConfig(
+  context: ContextReader,
+  now: Date = new Date(),
+  margins: FunctionMargins = FUNCTION_MARGINS,
+): BillingConfig {
   const contenders = integer(context, "contenders", DEFAULTS.contenders, 1, MAX_CONTENDERS);
   return {
     stackName: stackName(context),
     contenders,
-    scheduleCron: cron(context),
+    scheduleCron: cron(context, now),
     shards: integer(context, "shards", DEFAULTS.shards, 1, 1000),
-    // At least a minute: the function stops claiming work 30 s before its deadline and needs time to bill.
-    functionTimeoutSeconds: integer(
-      context,
-      "functionTimeoutSeconds",
-      DEFAULTS.functionTimeoutSeconds,
-      60,
-      900,
-    ),
+    functionTimeoutSeconds: functionTimeout(context, margins),
     reservedConcurrency: reservedConcurrency(context, contenders),
     stripeMaxRequestsPerSecond: integer(
       context,
@@ -123,7 +161,33 @@ function stackName(context: ContextReader): string {
   return name;
 }
 
-function cron(context: ContextReader): string {
+function functionTimeout(context: ContextReader, margins: FunctionMargins): number {
+  const min = minFunctionTimeoutSeconds(margins);
+  if (min > MAX_FUNCTION_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      "functionTimeoutSeconds",
+      `no timeout Lambda allows leaves time to bill: the function's margins need at least ${min} s`,
+    );
+  }
+  const seconds = integer(
+    context,
+    "functionTimeoutSeconds",
+    DEFAULTS.functionTimeoutSeconds,
+    1,
+    MAX_FUNCTION_TIMEOUT_SECONDS,
+  );
+  if (seconds < min) {
+    throw new ConfigError(
+      "functionTimeoutSeconds",
+      `must be at least ${min} (the function stops claiming work ${margins.stopClaimingMarginMs / 1000} s ` +
+        `before its deadline, and a standby may first wait out a ${margins.leaseDurationMs / 1000} s lease, ` +
+        `then needs more than the ${margins.safetyMarginMs / 1000} s lease safety margin), got ${seconds}`,
+    );
+  }
+  return seconds;
+}
+
+function cron(context: ContextReader, now: Date): string {
   const expression = optionalString(context, "scheduleCron") ?? DEFAULTS.scheduleCron;
   // EventBridge cron has six fields: minutes hours day-of-month month day-of-week year.
   const fields = /^cron\((.*)\)$/.exec(expression)?.[1]?.trim().split(/\s+/);
@@ -133,7 +197,127 @@ function cron(context: ContextReader): string {
       `must be an EventBridge cron expression with six fields, such as "${DEFAULTS.scheduleCron}", got "${expression}"`,
     );
   }
+  const problem = cronProblem(fields as CronFields, now);
+  if (problem) throw new ConfigError("scheduleCron", `${problem}, in "${expression}"`);
   return expression;
+}
+
+type CronFields = [string, string, string, string, string, string];
+
+interface FieldSpec {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  readonly names?: readonly string[];
+}
+
+const MINUTES: FieldSpec = { name: "minutes", min: 0, max: 59 };
+const HOURS: FieldSpec = { name: "hours", min: 0, max: 23 };
+const DAY_OF_MONTH: FieldSpec = { name: "day-of-month", min: 1, max: 31 };
+const MONTH: FieldSpec = {
+  name: "month",
+  min: 1,
+  max: 12,
+  names: ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+};
+const DAY_OF_WEEK: FieldSpec = {
+  name: "day-of-week",
+  min: 1,
+  max: 7,
+  names: ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+};
+// EventBridge's last schedulable year.
+const YEAR: FieldSpec = { name: "year", min: 1970, max: 2199 };
+
+/**
+ * Why a schedule can never start a run (so the job would never bill), or null. EventBridge refuses some
+ * of these only at deploy time and accepts others that simply never fire: a value out of range, both
+ * day fields set, a date no month has (30 February), or years that are all past.
+ */
+function cronProblem(fields: CronFields, now: Date): string | null {
+  const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = fields;
+  if ((dayOfMonth === "?") === (dayOfWeek === "?")) {
+    return 'exactly one of day-of-month and day-of-week must be "?"';
+  }
+  try {
+    fieldValues(minutes, MINUTES);
+    fieldValues(hours, HOURS);
+    const days = fieldValues(dayOfMonth, DAY_OF_MONTH);
+    const months = fieldValues(month, MONTH);
+    const weekdays = fieldValues(dayOfWeek, DAY_OF_WEEK);
+    const years = fieldValues(year, YEAR);
+    if (!firesOnSomeDayFrom(now, days, months, weekdays, years)) {
+      return "it never fires from now on (no such date, or only past years)";
+    }
+    return null;
+  } catch (error) {
+    if (error instanceof CronFieldError) return error.message;
+    throw error;
+  }
+}
+
+class CronFieldError extends Error {}
+
+/** The values a field allows; `any` for every value, or for the day forms (L, W, #) not worked out here. */
+type FieldValues = ReadonlySet<number> | "any";
+
+function fieldValues(text: string, spec: FieldSpec): FieldValues {
+  if (text === "*" || text === "?") return "any";
+  if ((spec === DAY_OF_MONTH || spec === DAY_OF_WEEK) && /[LW#]/i.test(text)) return "any";
+  const values = new Set<number>();
+  for (const part of text.split(",")) {
+    // A value, a range or `*`, optionally stepped: 5, 1-5, MON-FRI, */15, 5/15, 1-31/2.
+    const match = /^(\*|[A-Z0-9]+)(?:-([A-Z0-9]+))?(?:\/(\d+))?$/i.exec(part);
+    if (!match) throw new CronFieldError(`${spec.name} "${part}" is not a value, a range or a step`);
+    const [, from, to, step] = match;
+    const first = from === "*" ? spec.min : value(from!, spec);
+    const last = to !== undefined ? value(to, spec) : from === "*" || step !== undefined ? spec.max : first;
+    const increment = step === undefined ? 1 : Number(step);
+    if (increment < 1) throw new CronFieldError(`${spec.name} "${part}" has a step of 0`);
+    // A range that wraps (FRI-MON) is left to EventBridge: take it as allowing every value.
+    if (last < first) return "any";
+    for (let v = first; v <= last; v += increment) values.add(v);
+  }
+  return values;
+}
+
+function value(token: string, spec: FieldSpec): number {
+  const named = spec.names?.indexOf(token.toUpperCase()) ?? -1;
+  const number = named >= 0 ? spec.min + named : /^\d+$/.test(token) ? Number(token) : NaN;
+  if (!Number.isInteger(number) || number < spec.min || number > spec.max) {
+    throw new CronFieldError(`${spec.name} "${token}" is not a value from ${spec.min} to ${spec.max}`);
+  }
+  return number;
+}
+
+function allows(field: FieldValues, v: number): boolean {
+  return field === "any" || field.has(v);
+}
+
+/** Whether some day from today (UTC) on matches the date fields; hours and minutes always have a value. */
+function firesOnSomeDayFrom(
+  now: Date,
+  days: FieldValues,
+  months: FieldValues,
+  weekdays: FieldValues,
+  years: FieldValues,
+): boolean {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  for (let year = now.getUTCFullYear(); year <= YEAR.max; year++) {
+    if (!allows(years, year)) continue;
+    for (let month = 1; month <= 12; month++) {
+      if (!allows(months, month)) continue;
+      const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+      for (let day = 1; day <= daysInMonth; day++) {
+        const date = Date.UTC(year, month - 1, day);
+        // EventBridge numbers weekdays 1 (Sunday) to 7.
+        if (date >= today && allows(days, day) && allows(weekdays, new Date(date).getUTCDay() + 1)) {
+          return true;
+        }
+      }
+    }
+  }
+  return false;
 }
 
 function reservedConcurrency(context: ContextReader, contenders: number): number | undefined {

@@ -128,12 +128,16 @@ function alarmTopic(scope: Construct): Topic {
     pendingWindow: Duration.days(7),
   });
   const cloudwatch = new ServicePrincipal("cloudwatch.amazonaws.com");
+  // Only on behalf of this account's alarms: without the condition, CloudWatch acting for an alarm in any
+  // account could use the key (the confused deputy). The topic policy below carries the same condition.
+  const thisAccount = { StringEquals: { "aws:SourceAccount": Stack.of(scope).account } };
   key.addToResourcePolicy(
     new PolicyStatement({
       sid: "CloudWatchAlarmsPublish",
       principals: [cloudwatch],
       actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
       resources: ["*"],
+      conditions: thisAccount,
     }),
   );
   const topic = new Topic(scope, "Topic", { masterKey: key, enforceSSL: true });
@@ -144,7 +148,7 @@ function alarmTopic(scope: Construct): Topic {
       principals: [cloudwatch],
       actions: ["sns:Publish"],
       resources: [topic.topicArn],
-      conditions: { StringEquals: { "aws:SourceAccount": Stack.of(scope).account } },
+      conditions: thisAccount,
     }),
   );
   return topic;

@@ -32,7 +32,7 @@ export class DataTables extends Construct {
  * Every table is billing data or guards it, so all get the same protection:
  * - RETAIN and deletion protection: deleting the stack, or replacing a table by a careless change, must
  *   not delete the ledger. The lease table is retained too, although it is tiny: its fence records are
- *   what keeps fencing tokens increasing forever (DESIGN invariant 3). A recreated lease table would
+ *   what keeps fencing tokens increasing forever (docs/design.md#invariant-3). A recreated lease table would
  *   issue fence 1 again while charge records written under higher fences still exist.
  * - Point-in-time recovery: the way back from a bad deploy or a bad manual edit.
  * - Encryption with the AWS managed key (aws/dynamodb): KMS encryption at rest with every key use in

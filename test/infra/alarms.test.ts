@@ -114,13 +114,36 @@ describe("alarm topic", () => {
     });
     expect(key.properties.EnableKeyRotation).toBe(true);
     const statements = (key.properties.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
-    expect(statements).toContainEqual(
-      expect.objectContaining({
-        Effect: "Allow",
-        Principal: { Service: "cloudwatch.amazonaws.com" },
-        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-      }),
+    expect(statements).toContainEqual({
+      Sid: "CloudWatchAlarmsPublish",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+      Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
+    });
+  });
+
+  it("lets CloudWatch use the key only on behalf of this account's alarms", () => {
+    const key = onlyResource(defaults.template, "AWS::KMS::Key");
+    const statements = (key.properties.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+    const forCloudWatch = statements.filter(
+      (s) => JSON.stringify(s.Principal) === JSON.stringify({ Service: "cloudwatch.amazonaws.com" }),
     );
+    expect(forCloudWatch).toHaveLength(1);
+    for (const statement of forCloudWatch) {
+      expect(statement.Condition).toEqual({
+        StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+      });
+    }
+    // The other statement is the account's own administration of its key (CDK's default), not a service's.
+    expect(statements.filter((s) => !forCloudWatch.includes(s)).map((s) => s.Principal)).toEqual([
+      {
+        AWS: {
+          "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":iam::", { Ref: "AWS::AccountId" }, ":root"]],
+        },
+      },
+    ]);
   });
 
   it("accepts only TLS, and publishing by this account's CloudWatch alarms", () => {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { synthesizeBundle, type SynthesizedBundle } from "./synth";
+import { cdkSynth, synthesizeBundle, type SynthesizedBundle } from "./synth";
 
 let bundle: SynthesizedBundle;
 beforeAll(async () => {
@@ -41,6 +41,19 @@ describe("cdk synth", () => {
     };
     expect(report.pluginReports).toEqual([]);
   });
+});
+
+describe("cdk synth refuses settings that can never bill", () => {
+  it.each([
+    ["functionTimeoutSeconds", "59", /Invalid CDK context "functionTimeoutSeconds": must be at least 60/],
+    ["scheduleCron", "cron(0 0 30 2 ? *)", /Invalid CDK context "scheduleCron": it never fires/],
+  ])(
+    "-c %s=%s, naming the key",
+    async (key, value, message) => {
+      await expect(cdkSynth({ [key]: value })).rejects.toThrow(message);
+    },
+    120_000,
+  );
 });
 
 function isNodeBuiltin(name: string): boolean {

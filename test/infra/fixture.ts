@@ -31,10 +31,17 @@ export interface Synthesized {
 /**
  * One app per context. The function's code is not bundled here (esbuild through npx costs seconds per
  * app): templates do not depend on it, and cdk-synth.test.ts checks the real bundle.
+ *
+ * `change` alters the stack before its template is taken: how a test shows that a check would catch a
+ * change someone might make.
  */
-export function synthesize(context: Record<string, unknown> = {}): Synthesized {
+export function synthesize(
+  context: Record<string, unknown> = {},
+  change?: (stack: BillingStack) => void,
+): Synthesized {
   const app = new App({ context: { ...cdkJsonContext(), [SKIP_BUNDLING]: [], ...context } });
   const stack = defineApp(app);
+  change?.(stack);
   return { app, stack, template: Template.fromStack(stack) };
 }
 

@@ -8,9 +8,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Validations } from "aws-cdk-lib";
 import { Annotations, Match } from "aws-cdk-lib/assertions";
+import { Policy, PolicyStatement, type CfnPolicy } from "aws-cdk-lib/aws-iam";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
+import { XRAY_ACTIONS } from "../../lib/constructs/billing-function";
+import type { BillingStack } from "../../lib/billing-stack";
 import { synthesize, type Synthesized } from "./fixture";
 
 let defaults: Synthesized;
@@ -83,7 +86,7 @@ describe("acknowledged findings", () => {
         .sort(),
     ).toEqual([
       "LeaseBilling/Billing/FailureQueue: AwsSolutions-SQS3",
-      "LeaseBilling/Billing/Role: AwsSolutions-IAM5[Resource::*]",
+      "LeaseBilling/Billing/TracingPolicy: AwsSolutions-IAM5[Resource::*]",
       "LeaseBilling/Schedule/DeadLetterQueue: AwsSolutions-SQS3",
       "LeaseBilling/StripeSecret: AwsSolutions-SMG4",
     ]);
@@ -95,3 +98,78 @@ describe("acknowledged findings", () => {
     }
   });
 });
+
+describe("the IAM5 (wildcard) acknowledgment", () => {
+  it("is on the X-Ray policy alone, which holds X-Ray's statement and nothing else", () => {
+    const iam5 = acknowledgments(defaults.stack).filter(({ id }) => id.startsWith("AwsSolutions-IAM5"));
+    expect(iam5.map(({ path, id }) => `${path}: ${id}`)).toEqual([
+      "LeaseBilling/Billing/TracingPolicy: AwsSolutions-IAM5[Resource::*]",
+    ]);
+    const tracing = defaults.stack.billing.node.findChild("TracingPolicy") as Policy;
+    const logicalId = defaults.stack.getLogicalId(tracing.node.defaultChild as CfnPolicy);
+    const resources = defaults.template.toJSON().Resources as Record<string, { Properties: object }>;
+    // One statement: toMatchObject matches arrays element for element, length included.
+    expect(resources[logicalId]!.Properties).toMatchObject({
+      PolicyDocument: {
+        Statement: [{ Sid: "XRay", Effect: "Allow", Action: [...XRAY_ACTIONS].sort(), Resource: "*" }],
+      },
+    });
+  });
+
+  const role = (stack: BillingStack) => stack.billing.function.role!;
+  const wildcard = (actions: string[], resources: string[]) => new PolicyStatement({ actions, resources });
+
+  it.each<[string, (stack: BillingStack) => void, string, string]>([
+    [
+      "a '*' resource in the role's own policy",
+      (stack) => role(stack).addToPrincipalPolicy(wildcard(["s3:GetObject"], ["*"])),
+      "AwsSolutions-IAM5[Resource::*]",
+      "LeaseBilling/Billing/Role/DefaultPolicy/Resource",
+    ],
+    [
+      "X-Ray's very statement, elsewhere than its own policy",
+      (stack) => role(stack).addToPrincipalPolicy(wildcard([...XRAY_ACTIONS], ["*"])),
+      "AwsSolutions-IAM5[Resource::*]",
+      "LeaseBilling/Billing/Role/DefaultPolicy/Resource",
+    ],
+    [
+      "a wildcard action",
+      (stack) =>
+        role(stack).addToPrincipalPolicy(wildcard(["dynamodb:*"], [stack.tables.all[0]!.table.tableArn])),
+      "AwsSolutions-IAM5[Action::dynamodb:*]",
+      "LeaseBilling/Billing/Role/DefaultPolicy/Resource",
+    ],
+    [
+      "a '*' in another policy on the role",
+      (stack) =>
+        new Policy(stack.billing, "Extra", {
+          roles: [role(stack)],
+          statements: [wildcard(["sqs:SendMessage"], ["*"])],
+        }),
+      "AwsSolutions-IAM5[Resource::*]",
+      "LeaseBilling/Billing/Extra/Resource",
+    ],
+  ])("does not cover %s: cdk-nag reports it", (_, change, rule, path) => {
+    const { stack } = synthesizeUnchecked(change);
+    const finding = findings(stack).find((v) => v.ruleName === rule);
+    expect(finding?.violatingResources.map((r) => r.constructPath)).toEqual([path]);
+  });
+});
+
+/**
+ * The app with `change` made, its findings not yet checked: cdk-nag runs at synthesis and would refuse
+ * it there, which is what the tests above look at.
+ */
+function synthesizeUnchecked(change: (stack: BillingStack) => void): { stack: BillingStack } {
+  let changed: BillingStack | undefined;
+  try {
+    synthesize({}, (stack) => {
+      changed = stack;
+      change(stack);
+    });
+  } catch (error) {
+    // The synthesis is refused for the finding this test then names; anything else is a real failure.
+    if (!(error instanceof Error) || !/AwsSolutions-IAM5/.test(error.message)) throw error;
+  }
+  return { stack: changed! };
+}

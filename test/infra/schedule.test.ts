@@ -57,6 +57,13 @@ describe("schedule", () => {
     },
   );
 
+  it.each(["cron(0 0 30 2 ? *)", "cron(0 0 1 1 ? 2020)", "cron(0 0 * * * *)"])(
+    "refuses %s, which never starts a run, naming the key",
+    (scheduleCron) => {
+      expect(() => synthesize({ scheduleCron })).toThrow(/Invalid CDK context "scheduleCron"/);
+    },
+  );
+
   it("passes the scheduled event unchanged: the function bills as of its time", () => {
     for (const target of targets(defaults)) {
       expect(target.Input).toBeUndefined();

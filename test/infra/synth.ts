@@ -32,11 +32,29 @@ export function synthesizeBundle(): Promise<SynthesizedBundle> {
   return synthesized;
 }
 
-async function synthesizeOnce(): Promise<SynthesizedBundle> {
+/**
+ * Runs `cdk synth` with `context` (`-c key=value` each) into a new temporary directory, and returns it.
+ * Rejects with the CLI's output when the synthesis fails.
+ */
+export async function cdkSynth(context: Record<string, string> = {}): Promise<string> {
   const outDir = await mkdtemp(join(tmpdir(), "lease-billing-cdk-"));
   process.once("exit", () => rmSync(outDir, { recursive: true, force: true }));
+  const contextArgs = Object.entries(context).flatMap(([key, value]) => ["-c", `${key}=${value}`]);
+  await run("npx", [
+    "--no-install",
+    "cdk",
+    "synth",
+    "--quiet",
+    "--no-notices",
+    ...contextArgs,
+    "--output",
+    outDir,
+  ]);
+  return outDir;
+}
 
-  await run("npx", ["--no-install", "cdk", "synth", "--quiet", "--no-notices", "--output", outDir]);
+async function synthesizeOnce(): Promise<SynthesizedBundle> {
+  const outDir = await cdkSynth();
 
   const templateFile = join(outDir, `${DEFAULT_STACK_NAME}.template.json`);
   const template = JSON.parse(await readFile(templateFile, "utf8")) as {
