@@ -2,7 +2,7 @@
  * A leader that dies at each step of a renewal (before the claim, after it, after creating the
  * PaymentIntent, after Stripe charged but before the settle, after the settle). The next contender takes
  * over when the lease expires and finishes the work.
- * Invariants (DESIGN.md): 1 (no double charge), 2 (nothing due lost), 5 (ledger ⇄ Stripe).
+ * Invariants (docs/design.md#invariants): 1 (no double charge), 2 (nothing due lost), 5 (ledger ⇄ Stripe).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
@@ -11,7 +11,7 @@ import { checkInvariants } from "../../dev/invariants";
 import type { PaymentGateway } from "../../functions/core/payments/payment-gateway";
 import type { ChargeLedger } from "../../functions/core/billing-run/ports";
 import { createTestTables, type TestTables } from "../support/dynamo";
-import { startContender, TEST_API_KEY } from "../support/billing";
+import { delegate, startContender, TEST_API_KEY } from "../support/billing";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
 let tables: TestTables;
@@ -59,7 +59,7 @@ function crashAt(point: CrashPoint) {
     },
   });
   const gateway = (inner: PaymentGateway): PaymentGateway => ({
-    ...inner,
+    ...delegate(inner),
     createPaymentIntent: async (request, guard) => {
       const outcome = await inner.createPaymentIntent(request, guard);
       if (point === "after creating the PaymentIntent" && ++creates === 3) throw new SimulatedCrash(point);

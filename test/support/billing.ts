@@ -89,6 +89,18 @@ export function startContender(
   return { owner, events, report: runContender(deps, owner, request) };
 }
 
+/** Every method of `inner`, bound: spread it and override the calls a test intercepts. */
+export function delegate(inner: PaymentGateway): PaymentGateway {
+  return {
+    createPaymentIntent: (r, g) => inner.createPaymentIntent(r, g),
+    confirmPaymentIntent: (id, pm, key, g) => inner.confirmPaymentIntent(id, pm, key, g),
+    cancelPaymentIntent: (id, key, g) => inner.cancelPaymentIntent(id, key, g),
+    retrievePaymentIntent: (id, g) => inner.retrievePaymentIntent(id, g),
+    findPaymentIntentsForPeriod: (l, g) => inner.findPaymentIntentsForPeriod(l, g),
+    listJobPaymentIntents: (since, g) => inner.listJobPaymentIntents(since, g),
+  };
+}
+
 /** Counts the gateway calls a contender makes. */
 export function countingGateway(counter: { calls: number }) {
   return (gateway: PaymentGateway): PaymentGateway => ({

@@ -7,7 +7,7 @@
 import { MAX_CLOCK_SKEW_MS } from "../clock";
 import { InvalidInputError } from "../input-error";
 import type { LeaseSnapshot } from "../lease/lease";
-import { shardLeaseKey } from "../lease/lease";
+import { billableShards, shardLeaseKey } from "../lease/lease";
 import {
   ClaimCounter,
   emptyTally,
@@ -29,24 +29,33 @@ export interface ContenderReport {
   readonly charged: Record<string, number>;
 }
 
+/**
+ * One contender's run over `shardOrder` (by default every billable shard, starting at a random one).
+ * Billable shards are 0..SHARD_COUNT-1 and every shard that ever had a lease, so lowering SHARD_COUNT
+ * strands nothing (lease.ts billableShards).
+ */
 export async function runContender(
-  deps: LeaderDeps,
+  given: LeaderDeps,
   owner: string,
   request: RunRequest,
-  shardOrder: readonly number[] = defaultShardOrder(deps.settings.shardCount),
+  shardOrder?: readonly number[],
 ): Promise<ContenderReport> {
+  const billable =
+    given.billableShards ?? billableShards(given.settings.shardCount, await given.lease.listLeaseKeys());
+  const deps: LeaderDeps = { ...given, billableShards: billable };
+  const order = shardOrder ?? rotate(billable);
   const { clock, observe, settings } = deps;
   // The handler refuses such events; this holds whatever calls the core: nothing is billed ahead of time.
   if (!(Date.parse(request.asOf) <= clock.now() + MAX_CLOCK_SKEW_MS)) {
     throw new InvalidInputError("asOf", `${request.asOf} is later than now: a run never bills ahead of time`);
   }
-  const open = new Set(shardOrder);
+  const open = new Set(order);
   const led: ShardReport[] = [];
   const stoodBy: { shard: number; reason: string }[] = [];
   const claimed = new ClaimCounter(request.maxCharges);
 
   while (open.size > 0) {
-    for (const shard of shardOrder) {
+    for (const shard of order) {
       if (!open.has(shard)) continue;
       if (deps.remainingMs() < settings.stopClaimingMarginMs) {
         for (const s of open) stoodBy.push({ shard: s, reason: "time budget ran out while standing by" });
@@ -113,6 +122,11 @@ function expiredHolder(snapshot: LeaseSnapshot, owner: string, now: number): str
   const lease = snapshot.lease;
   if (!lease || lease.owner === null || lease.owner === owner || lease.expiresAt > now) return null;
   return lease.owner;
+}
+
+/** `shards`, starting at a random one: contenders start apart, so several leaders work at once. */
+export function rotate(shards: readonly number[]): number[] {
+  return defaultShardOrder(shards.length).map((i) => shards[i]!);
 }
 
 /** Contenders start at different shards, so with several shards several leaders work at once. */
