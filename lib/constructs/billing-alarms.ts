@@ -84,6 +84,11 @@ export class BillingAlarms extends Construct {
         "A charge's outcome at Stripe is unknown; it is looked up before any new attempt, but check it.",
         billingMetric(METRIC.chargesInDoubt, PERIOD),
       ),
+      this.anyAbove0(
+        "UnreachableSubscriptions",
+        "The sweep found subscriptions meant for billing that no run could reach (bad data, an index key that does not match the shard, a shard no run bills) and quarantined them: see the runbook.",
+        billingMetric(METRIC.unreachableSubscriptions, PERIOD),
+      ),
       this.alarm("BillingStopped", {
         alarmDescription: `No billing run completed in the last ${props.noRunAlarmMinutes} minutes: renewals are not being charged.`,
         metric: billingMetric(METRIC.runCompleted, Duration.minutes(props.noRunAlarmMinutes)),

@@ -69,6 +69,19 @@ describe("alarms", () => {
     );
   });
 
+  it("fire when the sweep finds subscriptions no run could reach", () => {
+    expect(alarm(defaults, "UnreachableSubscriptions")).toEqual(
+      expect.objectContaining({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: METRIC.unreachableSubscriptions,
+        Dimensions: serviceDimension,
+        Statistic: "Sum",
+        ...anyAbove0,
+        TreatMissingData: "notBreaching",
+      }),
+    );
+  });
+
   it("fire when no run completed within the window, silence included", () => {
     expect(alarm(defaults, "BillingStopped")).toEqual(
       expect.objectContaining({
@@ -91,7 +104,7 @@ describe("alarms", () => {
     const custom = Object.values(defaults.template.findResources("AWS::CloudWatch::Alarm"))
       .map((a) => a.Properties as Record<string, unknown>)
       .filter((p) => !String(p.Namespace).startsWith("AWS/"));
-    expect(custom).toHaveLength(2);
+    expect(custom).toHaveLength(3);
     for (const properties of custom) {
       expect(properties.Namespace).toBe(METRICS_NAMESPACE);
       expect(emitted.has(String(properties.MetricName))).toBe(true);
@@ -101,7 +114,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic", () => {
     const alarms = Object.values(defaults.template.findResources("AWS::CloudWatch::Alarm"));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId(defaults) }]);
   });
 });
