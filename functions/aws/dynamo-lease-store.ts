@@ -93,7 +93,11 @@ export class DynamoLeaseStore implements LeaseStore {
                 Key: leaseRecordKey(a.leaseKey),
                 UpdateExpression:
                   "SET #owner = :owner, #fence = :fence, #expiresAt = :expiresAt, #ttl = :ttl, #acquiredAt = :now",
-                ConditionExpression: "attribute_not_exists(#owner) OR #expiresAt <= :now OR #owner = :owner",
+                // Free, ours, or still exactly the holder we judged gone: no clock is compared here.
+                ConditionExpression:
+                  a.seenHolder === null
+                    ? "attribute_not_exists(#owner) OR #owner = :owner"
+                    : "attribute_not_exists(#owner) OR #owner = :owner OR (#owner = :seenOwner AND #fence = :seenFence AND #expiresAt = :seenExpiresAt)",
                 ExpressionAttributeNames: {
                   "#owner": "owner",
                   "#fence": "fence",
@@ -107,6 +111,11 @@ export class DynamoLeaseStore implements LeaseStore {
                   ":expiresAt": a.expiresAt,
                   ":ttl": a.ttl,
                   ":now": a.now,
+                  ...(a.seenHolder !== null && {
+                    ":seenOwner": a.seenHolder.owner,
+                    ":seenFence": a.seenHolder.fence,
+                    ":seenExpiresAt": a.seenHolder.expiresAt,
+                  }),
                 },
               },
             },

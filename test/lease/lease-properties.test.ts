@@ -1,8 +1,8 @@
 /**
  * Random sequences of acquire, renew, release, fenced write, clock moves and lease-record deletion by
  * several owners, against the real table, compared step by step with a model of the protocol.
- * Invariants (DESIGN.md): 3 — fences strictly increase, even across deletion; 4 — stale-fence writes are
- * rejected by DynamoDB; and at most one owner holds the lease at any time.
+ * Invariants (docs/design.md#invariants): 3 — fences strictly increase, even across deletion; 4 —
+ * stale-fence writes are rejected by DynamoDB; and at most one owner holds the lease at any time.
  */
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";

@@ -1,13 +1,13 @@
 /**
  * The lease protocol against DynamoDB Local: one holder, fences that only grow, zombies fenced out.
- * Invariants (DESIGN.md): 3 — fences for a key strictly increase, forever; 4 — a write under a stale
- * fence is rejected by DynamoDB.
+ * Invariants (docs/design.md#invariants): 3 — fences for a key strictly increase, forever; 4 — a write
+ * under a stale fence is rejected by DynamoDB.
  */
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { LeaseClient, type AcquireResult } from "../../functions/core/lease/lease-client";
-import { ManualClock, systemClock } from "../../functions/core/clock";
+import { ManualClock, MAX_CLOCK_SKEW_MS, skewedClock, systemClock } from "../../functions/core/clock";
 import { DynamoLeaseStore } from "../../functions/aws/dynamo-lease-store";
 import { FencedWriter } from "../../functions/aws/fenced-writer";
 import { LEASE_RECORD } from "../../functions/schema/tables";
@@ -63,16 +63,69 @@ describe("expiry and takeover", () => {
       safetyMarginMs: 2_000,
     });
     const first = acquired(await client.acquire(leaseKey, "a"));
+    const standby = new LeaseClient(store(), clock, client.timings);
 
+    // The standby first sees the record now, and must see it unchanged for a whole lease.
+    expect(await standby.acquire(leaseKey, "b")).toMatchObject({ kind: "held" });
     clock.advance(9_999);
-    const early = await client.acquire(leaseKey, "b");
+    const early = await standby.acquire(leaseKey, "b");
     expect(early).toMatchObject({ kind: "held", holder: { owner: "a", fence: first.fence } });
 
     clock.advance(1);
-    const contenders = await Promise.all(["b", "c", "d", "e"].map((o) => client.acquire(leaseKey, o)));
+    const contenders = await Promise.all(["b", "c", "d", "e"].map((o) => standby.acquire(leaseKey, o)));
     const winners = contenders.filter((r) => r.kind === "acquired");
     expect(winners).toHaveLength(1);
     expect(acquired(winners[0]!).fence).toBeGreaterThan(first.fence);
+  });
+});
+
+/**
+ * Clocks are never compared across contenders (docs/design.md, "Clock skew"): a holder whose clock runs
+ * behind records an expiry that looks past to the others, yet keeps the lease while it renews; one
+ * whose clock runs ahead cannot hold a lease it stopped renewing for longer than a lease.
+ */
+describe("clock skew", () => {
+  const timings = { leaseDurationMs: 10_000, renewIntervalMs: 2_000, safetyMarginMs: 2_000 };
+
+  it("a holder 30 s behind keeps its lease while it renews, and loses it a whole lease after it stops", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(20_000_000);
+    const holderClient = new LeaseClient(store(), skewedClock(clock, -30_000), timings);
+    const standby = new LeaseClient(store(), clock, timings);
+    let lease = acquired(await holderClient.acquire(leaseKey, "behind"));
+    for (let beat = 0; beat < 8; beat++) {
+      // Its recorded expiry is already 20 s in the past by the standby's clock: still held.
+      expect(await standby.acquire(leaseKey, "standby")).toMatchObject({ kind: "held" });
+      clock.advance(2_000);
+      lease = (await holderClient.renew(lease))!;
+      expect(lease).not.toBeNull();
+    }
+    expect(await standby.acquire(leaseKey, "standby")).toMatchObject({ kind: "held" });
+    clock.advance(9_999);
+    expect(await standby.acquire(leaseKey, "standby")).toMatchObject({ kind: "held" });
+    clock.advance(1);
+    expect(await standby.acquire(leaseKey, "standby")).toMatchObject({ kind: "acquired" });
+  });
+
+  it("a holder 30 s ahead that stops renewing is taken over a whole lease after the standby first saw it", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(30_000_000);
+    const holderClient = new LeaseClient(store(), skewedClock(clock, 30_000), timings);
+    const standby = new LeaseClient(store(), clock, timings);
+    acquired(await holderClient.acquire(leaseKey, "ahead"));
+    expect(await standby.acquire(leaseKey, "standby")).toMatchObject({ kind: "held" });
+    clock.advance(10_000); // its recorded expiry is still 30 s ahead of the standby's clock
+    expect(await standby.acquire(leaseKey, "standby")).toMatchObject({ kind: "acquired" });
+  });
+
+  it("a holder long dead is taken at once by a new contender, past the skew tolerance", async () => {
+    const leaseKey = key();
+    const clock = new ManualClock(40_000_000);
+    acquired(await new LeaseClient(store(), clock, timings).acquire(leaseKey, "crashed"));
+    clock.advance(10_000 + MAX_CLOCK_SKEW_MS);
+    expect(await new LeaseClient(store(), clock, timings).acquire(leaseKey, "next")).toMatchObject({
+      kind: "acquired",
+    });
   });
 });
 
@@ -114,8 +167,10 @@ describe("zombie", () => {
     );
 
     const zombie = acquired(await client.acquire(leaseKey, "zombie"));
-    clock.advance(10_001); // the zombie is paused past its lease
-    const successor = acquired(await client.acquire(leaseKey, "successor"));
+    const standby = new LeaseClient(store(), clock, client.timings);
+    expect((await standby.acquire(leaseKey, "successor")).kind).toBe("held");
+    clock.advance(10_001); // the zombie is paused past its lease; the standby saw nothing change
+    const successor = acquired(await standby.acquire(leaseKey, "successor"));
     expect(successor.fence).toBeGreaterThan(zombie.fence);
 
     expect(await client.renew(zombie)).toBeNull();

@@ -86,7 +86,7 @@ export async function runContender(
         type: "lease-acquired",
         shard,
         fence: result.lease.fence,
-        tookOverFrom: expiredHolder(result.previous, owner, clock.now()),
+        tookOverFrom: expiredHolder(result.previous, owner),
       });
       const report = await leadShard(deps, shard, result.lease, request, claimed);
       led.push(report);
@@ -115,12 +115,13 @@ function finishedRun(snapshot: LeaseSnapshot, asOf: string, now: number): string
 }
 
 /**
- * The holder this acquisition took over from: one that was still named on the lease record, already
- * expired, when we looked. (A holder that was live when we looked and then released is not a takeover.)
+ * The holder this acquisition took over from: one still named on the lease record when we looked. The
+ * write succeeded only because that holder was judged gone (a holder that released in between leaves no
+ * name on the record, and is not a takeover).
  */
-function expiredHolder(snapshot: LeaseSnapshot, owner: string, now: number): string | null {
+function expiredHolder(snapshot: LeaseSnapshot, owner: string): string | null {
   const lease = snapshot.lease;
-  if (!lease || lease.owner === null || lease.owner === owner || lease.expiresAt > now) return null;
+  if (!lease || lease.owner === null || lease.owner === owner) return null;
   return lease.owner;
 }
 

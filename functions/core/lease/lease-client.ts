@@ -2,7 +2,7 @@
  * The lease protocol: acquire, renew, release, inspect, over a LeaseStore. Pure: the clock and the store
  * are injected. See docs/lease-protocol.md for the protocol and why it is safe.
  */
-import type { Clock } from "../clock";
+import { MAX_CLOCK_SKEW_MS, type Clock } from "../clock";
 import {
   type Checkpoint,
   type HeldLease,
@@ -10,7 +10,7 @@ import {
   type LeaseSnapshot,
   type RunOutcome,
   type SweepProgress,
-  liveHolder,
+  recordedHolder,
   nextFence,
   ttlSeconds,
   validateLeaseKey,
@@ -32,12 +32,44 @@ const MAX_ACQUIRE_ATTEMPTS = 8;
 export class LeaseClient {
   readonly timings: LeaseTimings;
 
+  /** Each holder this client has seen, as it was recorded, and since when (this client's clock). */
+  private readonly sightings = new Map<string, { readonly holder: Holder; readonly since: number }>();
+  private readonly skewToleranceMs: number;
+
   constructor(
     private readonly store: LeaseStore,
     private readonly clock: Clock,
     timings: Partial<LeaseTimings> = {},
+    options: { readonly clockSkewToleranceMs?: number } = {},
   ) {
     this.timings = validateTimings(timings);
+    this.skewToleranceMs = options.clockSkewToleranceMs ?? MAX_CLOCK_SKEW_MS;
+  }
+
+  /**
+   * A holder other than `owner` that may still be working, or null if the lease can be taken. Clocks
+   * are not compared across machines: a holder is gone once this client has seen its record unchanged
+   * (it renews by rewriting `expiresAt`) for a whole lease duration on its own clock, the way the
+   * amazon-dynamodb-lock-client decides. A holder whose recorded expiry passed more than the clock skew
+   * tolerance ago is gone too, so a run after a crash need not wait a whole lease for a long-dead holder.
+   */
+  private liveHolder(leaseKey: string, snapshot: LeaseSnapshot, owner: string, now: number): Holder | null {
+    const holder = recordedHolder(snapshot, owner);
+    if (holder === null) {
+      this.sightings.delete(leaseKey);
+      return null;
+    }
+    const seen = this.sightings.get(leaseKey);
+    const same =
+      seen !== undefined &&
+      seen.holder.owner === holder.owner &&
+      seen.holder.fence === holder.fence &&
+      seen.holder.expiresAt === holder.expiresAt;
+    const since = same ? seen.since : now;
+    if (!same) this.sightings.set(leaseKey, { holder, since });
+    if (now - since >= this.timings.leaseDurationMs) return null;
+    if (holder.expiresAt + this.skewToleranceMs <= now) return null;
+    return holder;
   }
 
   /**
@@ -54,7 +86,7 @@ export class LeaseClient {
     for (let attempt = 1; ; attempt++) {
       const snapshot = await this.store.read(leaseKey);
       const now = this.clock.now();
-      const holder = liveHolder(snapshot, owner, now);
+      const holder = this.liveHolder(leaseKey, snapshot, owner, now);
       if (holder) return { kind: "held", holder, snapshot };
       const reason = unless(snapshot, now);
       if (reason !== null) return { kind: "not-needed", reason, snapshot };
@@ -69,11 +101,12 @@ export class LeaseClient {
         now,
         expiresAt,
         ttl: ttlSeconds(expiresAt, this.timings.ttlGraceSeconds),
+        seenHolder: recordedHolder(snapshot, owner),
       });
       if (won) return { kind: "acquired", lease: { leaseKey, owner, fence, expiresAt }, previous: snapshot };
       if (attempt >= MAX_ACQUIRE_ATTEMPTS) {
         const latest = await this.store.read(leaseKey);
-        const winner = liveHolder(latest, owner, this.clock.now());
+        const winner = this.liveHolder(leaseKey, latest, owner, this.clock.now());
         if (winner) return { kind: "held", holder: winner, snapshot: latest };
         throw new Error(`lease ${leaseKey}: still contended after ${attempt} attempts`);
       }

@@ -3,7 +3,15 @@
  * with conditional writes; every method that changes state is a single conditional request whose
  * condition, not a read in code, decides.
  */
-import type { Checkpoint, HeldLease, LeaseSnapshot, LeaseToken, RunOutcome, SweepProgress } from "./lease";
+import type {
+  Checkpoint,
+  HeldLease,
+  Holder,
+  LeaseSnapshot,
+  LeaseToken,
+  RunOutcome,
+  SweepProgress,
+} from "./lease";
 
 export interface AcquireAttempt {
   readonly leaseKey: string;
@@ -14,6 +22,11 @@ export interface AcquireAttempt {
   readonly now: number;
   readonly expiresAt: number;
   readonly ttl: number;
+  /**
+   * The holder the acquirer judged gone (silent for a whole lease), exactly as it read it; null when
+   * the lease was free or ours. The write succeeds only if the lease is still free, ours, or exactly this.
+   */
+  readonly seenHolder: Holder | null;
 }
 
 export interface LeaseStore {

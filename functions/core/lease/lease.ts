@@ -78,10 +78,10 @@ export interface Holder {
   readonly expiresAt: number;
 }
 
-/** A live holder other than `owner`, or null if the lease can be taken (absent, released, expired or ours). */
-export function liveHolder(snapshot: LeaseSnapshot, owner: string, now: number): Holder | null {
+/** The holder named on the record other than `owner`, or null (absent, released, or ours). */
+export function recordedHolder(snapshot: LeaseSnapshot, owner: string): Holder | null {
   const lease = snapshot.lease;
-  if (!lease || lease.owner === null || lease.owner === owner || lease.expiresAt <= now) return null;
+  if (!lease || lease.owner === null || lease.owner === owner) return null;
   return { owner: lease.owner, fence: lease.fence, expiresAt: lease.expiresAt };
 }
 
