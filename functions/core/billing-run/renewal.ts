@@ -591,7 +591,9 @@ async function afterDecline(
     createKeyFor(record.subscriptionId, record.periodStart, generation),
     stamp(ctx),
   );
-  return moveTo(ctx, record, next, subscription, "retry");
+  // Written just now under our fence: no one else can have created this generation's PaymentIntent.
+  const saved = await persist(ctx, record, next, keep(subscription), "retry");
+  return saved.kind === "saved" ? create(ctx, subscription, next) : saved;
 }
 
 /** Re-applies a closed record's subscription change (repair after a hand edit), canceling first if needed. */

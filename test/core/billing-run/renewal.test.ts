@@ -1,7 +1,7 @@
 /**
  * The renewal state machine with its ports faked in memory and the provider scripted: each unknown or
  * odd provider answer leads where docs/billing-run.md says, and never to a second PaymentIntent being
- * confirmed. Invariant 1 (DESIGN.md): one charge per period.
+ * confirmed. Invariant 1 (docs/design.md#invariant-1): one charge per period.
  */
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../functions/core/clock";
@@ -364,7 +364,6 @@ describe("card attempts are fenced", () => {
     const retryDay = "2026-11-25T12:00:00.000Z";
     const retried = { ...subscription, nextAttemptAt: "2026-11-24T12:00:00.000Z", paymentMethodId: "pm_new" };
     const second = scripted({
-      find: [{ kind: "found", paymentIntents: [pi("pi_d", "canceled")] }],
       create: [{ kind: "created", paymentIntent: pi("pi_r", "requires_confirmation") }],
       confirm: [{ kind: "succeeded", paymentIntentId: "pi_r", chargeId: "ch_r" }],
     });
@@ -374,7 +373,6 @@ describe("card attempts are fenced", () => {
       record: { paymentIntentId: "pi_r", canceledPaymentIntentIds: ["pi_d"], paymentMethodId: "pm_new" },
     });
     expect(second.calls).toEqual([
-      "find",
       `create ${createKeyFor("sub_1", PERIOD, 1)}`,
       expect.stringMatching(/^confirm pi_r /),
     ]);
