@@ -5,6 +5,11 @@
  * chaos driver needs to aim at: who holds which lease now, how many charges settled, every lease
  * acquisition with its fence.
  *
+ * Each contender talks to the Stripe emulator with its own API key (contenderStripeKey), all keys of one
+ * account (the emulator's `singleAccount`), so that the emulator's request log says which process sent
+ * each request while idempotency keys stay shared as in production, where every invocation uses the one
+ * key. Only the key's value differs; the job's code path is the same.
+ *
  * dev/cluster's Cluster starts its own DynamoDB Local and emulator; the chaos suite reuses one DynamoDB
  * Local over many seeds, so it drives contenders itself, the way Cluster.fireRound does.
  */
@@ -20,11 +25,22 @@ import {
 import type { ParsedLine } from "../cluster/log-lines";
 import { sendSignal } from "../cluster/signals";
 import { Timeline } from "../cluster/timeline";
+import type { LeaseEvent } from "./attempts";
 import type { Spawner } from "./bundled-contender";
 import type { FencedWrite } from "./fences";
 
 /** Charge outcomes that are reported only after their fenced write succeeded. */
-const WRITTEN_OUTCOMES = new Set(["succeeded", "declined", "needs_customer_action", "quarantined"]);
+export const WRITTEN_OUTCOMES: ReadonlySet<string> = new Set([
+  "succeeded",
+  "declined",
+  "needs_customer_action",
+  "quarantined",
+]);
+
+/** The Stripe API key a contender is given: its name on every request it sends. */
+export function contenderStripeKey(label: string): string {
+  return `sk_test_chaos_${label.replace(/[^0-9A-Za-z]/g, "_")}`;
+}
 
 /** A lease acquisition as a contender reported it. */
 export interface Acquisition {
@@ -36,6 +52,9 @@ export interface Acquisition {
   /** When the contender logged it, by the runner's clock: its log timestamp minus its clock offset. */
   readonly loggedAtEpochMs: number | null;
 }
+
+/** A lease given up as a contender reported it: released, or found lost. */
+export type LeaseEnding = Acquisition;
 
 export interface SpawnOptions {
   readonly label: string;
@@ -52,6 +71,7 @@ export class Fleet {
   readonly timeline = new Timeline();
   readonly processes: ContenderProcess[] = [];
   readonly acquisitions: Acquisition[] = [];
+  readonly leaseEndings: LeaseEnding[] = [];
   /** Writes contenders reported as done under a fence, for the fence-order check. */
   readonly writes: FencedWrite[] = [];
   /** Lines that say the handler failed, by contender (for the report). */
@@ -59,6 +79,7 @@ export class Fleet {
   private readonly holding = new Map<string, Set<number>>();
   private readonly listeners = new Set<FleetListener>();
   private readonly offsets = new Map<string, number>();
+  private readonly senders = new Map<string, string>();
   private charges = 0;
 
   constructor(
@@ -79,8 +100,10 @@ export class Fleet {
 
   spawn(options: SpawnOptions): ContenderProcess {
     const clockOffsetMs = options.clockOffsetMs ?? 0;
+    const stripeKey = contenderStripeKey(options.label);
+    this.senders.set(stripeKey, options.label);
     const p = this.spawner(
-      this.env,
+      { ...this.env, stripeKey },
       {
         label: options.label,
         round: options.round,
@@ -125,17 +148,19 @@ export class Fleet {
       if (typeof line.line.owner === "string") this.timeline.nameOwner(line.line.owner, p.label);
       this.timeline.record({ at, kind: "event", contender: p.label, event });
       const held = this.holding.get(p.label) ?? new Set<number>();
+      const reported = () => ({
+        contender: p.label,
+        shard: (event as { shard: number }).shard,
+        fence: (event as { fence: number }).fence,
+        at,
+        loggedAtEpochMs: this.loggedAt(line.line.timestamp, this.offsets.get(p.label) ?? 0, at),
+      });
       if (event.type === "lease-acquired") {
         held.add(event.shard);
-        this.acquisitions.push({
-          contender: p.label,
-          shard: event.shard,
-          fence: event.fence,
-          at,
-          loggedAtEpochMs: this.loggedAt(line.line.timestamp, this.offsets.get(p.label) ?? 0, at),
-        });
+        this.acquisitions.push(reported());
       } else if (event.type === "lease-released" || event.type === "lease-lost") {
         held.delete(event.shard);
+        this.leaseEndings.push(reported());
       } else if (event.type === "charge") {
         this.charges += 1;
       }
@@ -173,6 +198,20 @@ export class Fleet {
     const arrived = this.timeline.startedAtEpochMs + at;
     const skewed = stamp - offsetMs;
     return Math.abs(arrived - stamp) <= Math.abs(arrived - skewed) ? stamp : skewed;
+  }
+
+  /** The contender that was given this Stripe API key, if any. */
+  senderOf(apiKey: string | null): string | null {
+    return apiKey === null ? null : (this.senders.get(apiKey) ?? null);
+  }
+
+  /** Acquisitions and endings of leases, on the runner's epoch clock, for the attempts checker. */
+  leaseEvents(): LeaseEvent[] {
+    const epoch = (r: Acquisition) => r.loggedAtEpochMs ?? this.timeline.startedAtEpochMs + r.at;
+    return [
+      ...this.acquisitions.map((a) => ({ ...a, kind: "acquired" as const, at: epoch(a) })),
+      ...this.leaseEndings.map((e) => ({ ...e, kind: "ended" as const, at: epoch(e) })),
+    ].map(({ contender, shard, fence, kind, at }) => ({ contender, shard, fence, kind, at }));
   }
 
   running(): ContenderProcess[] {

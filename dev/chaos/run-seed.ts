@@ -5,12 +5,16 @@
  *     fault proxy (both seeded), and the local runner's data set (a mix of cards, plans, catch-ups and
  *     invalid records);
  *  2. the faulty phase: faults on, one schedule tick fires the scenario's contenders (each with its clock
- *     skew), and its actions strike (SIGKILL, SIGSTOP past the lease, reruns, Stripe clock jumps and
- *     latency spikes), timed from the first lease acquisition or by settled charges;
+ *     skew and its own Stripe API key), and its actions strike (SIGKILL, SIGSTOP past the lease, reruns,
+ *     Stripe clock jumps and latency spikes, zombie leaders whose requests reach Stripe a day late),
+ *     timed from the first lease acquisition or by settled charges;
  *  3. faults off once the window closes; the faulty phase's processes finish (or die by their budget);
- *  4. follow-up invocations without faults while anything due is left (bounded);
- *  5. the verdict: dev/invariants.ts over the tables and the emulator's record, and the fence order from
- *     the event streams (dev/chaos/fences.ts).
+ *  4. follow-up invocations without faults while anything due is left (bounded), and at least one if
+ *     the faulty phase left PaymentIntents that are neither the ledger's nor canceled (the next scheduled
+ *     run is where the job's sweep would find them);
+ *  5. the verdict: dev/invariants.ts over the tables and the emulator's record, the fence order from
+ *     the event streams (dev/chaos/fences.ts), and card attempts and stray PaymentIntents from the
+ *     emulator's request log (dev/chaos/attempts.ts).
  */
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -32,11 +36,12 @@ import { createTables, localDynamoClient } from "../dynamodb-local";
 import { checkInvariants, fetchProviderRecord, scanAll, type InvariantReport } from "../invariants";
 import { buildDataSet } from "../local-run/dataset";
 import { seedSubscriptions, stripeClient } from "../seed";
-import { startStripeEmulator, type FaultPlan } from "../stripe-emulator";
+import { startStripeEmulator, type FaultPlan, type StripeEmulator } from "../stripe-emulator";
+import { checkAttemptsFenced, checkNoStrayPaymentIntents, ledgerEntry } from "./attempts";
 import type { Spawner } from "./bundled-contender";
 import { NO_DYNAMO_FAULTS, startDynamoFaultProxy, type ProxyCounts } from "./dynamo-fault-proxy";
 import { checkFenceOrder } from "./fences";
-import { Fleet, scheduledEvent } from "./fleet";
+import { contenderStripeKey, Fleet, scheduledEvent, WRITTEN_OUTCOMES } from "./fleet";
 import { random, deriveSeed } from "./random";
 import {
   describeScenario,
@@ -84,6 +89,12 @@ export interface SeedResult {
   readonly acquisitions: number;
   /** Writes DynamoDB refused because the writer's fence was stale (invariant 4 at work). */
   readonly fencedOutWrites: number;
+  /** Requests Stripe ran against a card (charged, declined, or needing authentication). */
+  readonly cardAttempts: number;
+  /** Card attempts not sent by their period's shard leader at the time ("attempts fenced"). */
+  readonly unfencedAttempts: number;
+  /** The job's PaymentIntents left neither the ledger's nor canceled ("no stray PaymentIntents"). */
+  readonly strayPaymentIntents: number;
   readonly dueAtStart: number;
   readonly dueAfterFaults: number;
   readonly followUps: number;
@@ -137,6 +148,22 @@ function stripeFaultPlan(s: Scenario): FaultPlan {
   return plan;
 }
 
+/** The requests that change a PaymentIntent: create, confirm, cancel. */
+const PAYMENT_INTENT_WRITES = "^/v1/payment_intents(/[^/]+/(confirm|cancel))?$";
+/** How long a zombie action waits for its leader to send something to Stripe before giving up. */
+const CATCH_MS = 1_500;
+/**
+ * After the first request is caught, how long more to catch its siblings; at most a quarter of the
+ * contenders' Stripe timeout, since the zombie must be paused before its SDK gives up on them.
+ */
+const CATCH_MORE_MS = 100;
+
+/** The job's PaymentIntents that are neither the ledger's for their period nor canceled. */
+async function strays(doc: DynamoDBDocumentClient, tables: TableNames, emulator: StripeEmulator) {
+  const charges = (await scanAll(doc, tables.charges)).map(ledgerEntry);
+  return checkNoStrayPaymentIntents(await fetchProviderRecord(emulator.url), charges).violations.length;
+}
+
 function describeTrigger(a: ScenarioAction): string {
   return "afterMs" in a.trigger
     ? `${a.trigger.afterMs} ms after the first acquisition`
@@ -174,7 +201,12 @@ export async function runSeed(
   });
   const doc = createDocumentClient({ endpoint: dynamoEndpoint });
   cleanup.push(() => doc.destroy());
-  const emulator = await startStripeEmulator({ host: "127.0.0.1", seed: deriveSeed(seed, "emulator") });
+  // One account, one key per contender (Fleet): the request log names each request's sender.
+  const emulator = await startStripeEmulator({
+    host: "127.0.0.1",
+    seed: deriveSeed(seed, "emulator"),
+    singleAccount: true,
+  });
   cleanup.push(() => emulator.stop());
   const proxy = await startDynamoFaultProxy({ target: dynamoEndpoint, seed: deriveSeed(seed, "proxy") });
   cleanup.push(() => proxy.stop());
@@ -187,7 +219,8 @@ export async function runSeed(
     shardCount: scenario.shards,
     lease: scenario.lease,
     stripeRequestsPerSecond: scenario.stripeRequestsPerSecond,
-    stripeTimeoutMs: 1_000,
+    // The function refuses a Stripe timeout longer than the lease's safety margin (README, Configuration).
+    stripeTimeoutMs: Math.min(1_000, scenario.lease.marginMs),
     concurrency: scenario.concurrency,
     stopClaimingMarginMs: 2_000,
     standbyPollMs: 150,
@@ -260,6 +293,92 @@ export async function runSeed(
     cleanup.unshift(() => [...paused].forEach((p) => resume(p, "resumed (clean-up)")));
     let reruns = 0;
 
+    // Who settled which period (a charge written under their fence): a zombie wakes only after a standby
+    // settled the periods of its requests, as in the incident this models.
+    const settledBy = new Map<string, Set<string>>();
+    cleanup.push(
+      fleet.onEvent((p, event) => {
+        if (event.type !== "charge" || !WRITTEN_OUTCOMES.has(event.outcome)) return;
+        const period = `${event.subscriptionId}@${event.periodStart}`;
+        settledBy.set(period, new Set([...(settledBy.get(period) ?? []), p.label]));
+      }),
+    );
+    const wait = (ms: number) => new Promise<void>((resolve) => later(ms, resolve));
+    const waitUntil = async (condition: () => boolean, ms: number): Promise<boolean> => {
+      const deadline = performance.now() + ms;
+      while (!condition()) {
+        if (performance.now() >= deadline) return false;
+        await wait(10);
+      }
+      return true;
+    };
+
+    const zombie = async (
+      action: Extract<ScenarioAction, { kind: "zombie" }>,
+      index: number,
+      what: string,
+    ): Promise<void> => {
+      // A takeover may be under way (a kill, a pause): give a leader time to appear.
+      const leaders = () => fleet.leaders().filter((c) => !paused.has(c));
+      await waitUntil(() => leaders().length > 0, 2 * scenario.lease.leaseMs);
+      const p = leaders().length > 0 ? targets.pick(leaders()) : null;
+      if (!p) return void skipped.push(`${what}: no leader to pause`);
+      const mine = { apiKey: contenderStripeKey(p.label) };
+      emulator.injectNext({ kind: "hold", path: PAYMENT_INTENT_WRITES, count: action.requests, ...mine });
+      const mineHeld = () => emulator.heldRequests().filter((h) => h.apiKey === mine.apiKey);
+      // Catch what it is sending now, and pause it before its SDK gives up on those requests.
+      const caught = await waitUntil(() => mineHeld().length > 0, CATCH_MS);
+      const catchMoreMs = Math.min(CATCH_MORE_MS, (env.stripeTimeoutMs ?? CATCH_MORE_MS) / 4);
+      if (caught) await waitUntil(() => mineHeld().length >= action.requests, catchMoreMs);
+      emulator.cancelInjected(mine.apiKey);
+      const held = mineHeld();
+      const reason = `chaos #${index}: SIGSTOP for ${action.durationMs} ms with ${held.length} Stripe request(s) in flight`;
+      if (!caught || !fleet.signal(p, "SIGSTOP", reason)) {
+        emulator.discardHeld(mine);
+        return void skipped.push(`${what}: ${p.label} sent nothing to Stripe, or was gone`);
+      }
+      paused.add(p);
+      // A process that dies asleep never sends what it held.
+      void p.exited.then(() => emulator.discardHeld(mine));
+      faults[action.resend === "held" ? "zombie-held-request" : "zombie-sdk-retry"] += held.length;
+      fleet.note(
+        `chaos #${index}: ${p.label}'s ${held.map((h) => `${h.method} ${h.path}`).join(", ")} ` +
+          (action.resend === "held"
+            ? "wait in the paused process; they reach Stripe when it wakes"
+            : "execute now and their answers are lost; its SDK retries when it wakes"),
+      );
+      if (action.resend === "sdk-retry") {
+        emulator.injectNext({ kind: "timeout", path: PAYMENT_INTENT_WRITES, count: held.length, ...mine });
+        emulator.releaseHeld(mine);
+      }
+      const periods = [
+        ...new Set(
+          held.flatMap((h) =>
+            h.metadata.subscription_id ? [`${h.metadata.subscription_id}@${h.metadata.period_start}`] : [],
+          ),
+        ),
+      ];
+      await wait(action.durationMs);
+      const settled = await waitUntil(
+        () => periods.every((k) => [...(settledBy.get(k) ?? [])].some((who) => who !== p.label)),
+        Math.max(2_000, 2 * scenario.lease.leaseMs),
+      );
+      if (p.status === "exited") return;
+      if (!settled) {
+        // Not what this action models (nobody else settled those periods yet): the zombie dies asleep.
+        paused.delete(p);
+        fleet.signal(p, "SIGKILL", `chaos #${index}: ${periods.join(", ")} not settled by a standby in time`);
+        return;
+      }
+      fleet.note(`chaos #${index}: Stripe's clock jumps ${action.advanceMs / 3_600_000} h`);
+      faults["stripe-clock-jump"] += 1;
+      emulator.advanceClock(action.advanceMs);
+      emulator.releaseHeld(mine);
+      // A timeout its requests did not use up (one was refused first) must not strike after it wakes.
+      emulator.cancelInjected(mine.apiKey);
+      resume(p, `chaos #${index}: SIGCONT, the zombie wakes a day later for Stripe`);
+    };
+
     const strike = (action: ScenarioAction, index: number): void => {
       // Leaders first (if asked), then anyone running; a paused contender only when nobody else is left
       // (it can be killed, not paused twice).
@@ -330,6 +449,12 @@ export async function runSeed(
           });
           return;
         }
+        case "zombie": {
+          void zombie(action, index, what).catch(
+            (e: unknown) => void errors.push(`zombie action #${index}: ${String(e)}`),
+          );
+          return;
+        }
       }
     };
 
@@ -396,9 +521,10 @@ export async function runSeed(
 
     // 4. Follow-ups without faults.
     const dueAfterFaults = await dueLeft(doc, tables, scenario.shards, asOf);
+    const straysAfterFaults = await strays(doc, tables, emulator);
     let followUps = 0;
     let left = dueAfterFaults;
-    while (left > 0 && followUps < settings.maxFollowUps) {
+    while ((left > 0 || (straysAfterFaults > 0 && followUps === 0)) && followUps < settings.maxFollowUps) {
       followUps += 1;
       const now = new Date();
       fleet.timeline.record({
@@ -421,14 +547,38 @@ export async function runSeed(
     if (left > 0) log(`seed ${seed}: ${left} still due after ${followUps} follow-up(s)`);
 
     // 5. Verdict.
-    const invariants = await checkInvariants(doc, tables, await fetchProviderRecord(emulator.url), asOf);
+    const provider = await fetchProviderRecord(emulator.url);
+    const invariants = await checkInvariants(doc, tables, provider, asOf);
     const fenceRecords = new Map<number, number>();
     for (const item of await scanAll(doc, tables.leases)) {
       const match = /^billing\/shard-(\d+)$/.exec(String(item.leaseKey));
       if (match && item.record === LEASE_RECORD.fence) fenceRecords.set(Number(match[1]), Number(item.fence));
     }
     const fences = checkFenceOrder(fleet.acquisitions, fleet.timeline.pauses(), fenceRecords, fleet.writes);
-    const violations = [...invariants.violations, ...fences.violations];
+    const shards = new Map<string, number>();
+    for (const sub of await scanAll(doc, tables.subscriptions)) {
+      if (typeof sub.shard === "number") shards.set(String(sub.subscriptionId), sub.shard);
+    }
+    const requests = emulator.requestLog();
+    if (requests.dropped > 0) errors.push(`the emulator's request log dropped ${requests.dropped} entries`);
+    const attempts = checkAttemptsFenced(
+      requests.entries,
+      fleet.leaseEvents(),
+      provider,
+      shards,
+      (apiKey) => fleet.senderOf(apiKey),
+      fleet.timeline.startedAtEpochMs,
+    );
+    const strayCheck = checkNoStrayPaymentIntents(
+      provider,
+      (await scanAll(doc, tables.charges)).map(ledgerEntry),
+    );
+    const violations = [
+      ...invariants.violations,
+      ...fences.violations,
+      ...attempts.violations,
+      ...strayCheck.violations,
+    ];
     result = {
       seed,
       scenario: describeScenario(scenario),
@@ -440,6 +590,9 @@ export async function runSeed(
       excusedFenceReversals: fences.excused,
       acquisitions: fences.checked,
       fencedOutWrites: fleet.timeline.eventsOf("fenced-out").length,
+      cardAttempts: attempts.attempts,
+      unfencedAttempts: attempts.violations.length,
+      strayPaymentIntents: strayCheck.violations.length,
       dueAtStart,
       dueAfterFaults,
       followUps,
@@ -474,6 +627,9 @@ export async function runSeed(
     excusedFenceReversals: [],
     acquisitions: fleet.acquisitions.length,
     fencedOutWrites: fleet.timeline.eventsOf("fenced-out").length,
+    cardAttempts: 0,
+    unfencedAttempts: 0,
+    strayPaymentIntents: 0,
     dueAtStart: 0,
     dueAfterFaults: 0,
     followUps: 0,
@@ -516,6 +672,8 @@ async function writeSeedReport(
       ["follow-up invocations", String(r.followUps)],
       ["lease acquisitions", String(r.acquisitions)],
       ["writes refused on a stale fence", String(r.fencedOutWrites)],
+      ["card attempts / not the leader's", `${r.cardAttempts} / ${r.unfencedAttempts}`],
+      ["stray PaymentIntents at the end", String(r.strayPaymentIntents)],
     ],
     tables: [
       {

@@ -2,8 +2,9 @@
  * A chaos scenario, decided entirely by its seed: the cluster's shape (contenders, shards, subscriptions,
  * lease timings), each contender's clock skew, the fault rates of the DynamoDB proxy and the Stripe
  * emulator during the faulty phase, and the timed actions (SIGKILL, SIGSTOP past the lease, reruns,
- * Stripe clock jumps, latency spikes). The same seed always gives the same scenario; what the processes
- * then do still depends on timing, which is the point of running many seeds.
+ * Stripe clock jumps, latency spikes, zombie leaders whose requests reach Stripe after a day). The same
+ * seed always gives the same scenario; what the processes then do still depends on timing, which is the
+ * point of running many seeds.
  */
 import { random, type Random } from "./random";
 
@@ -21,6 +22,8 @@ export const FAULT_KINDS = [
   "stripe-drop-after-charge",
   "stripe-latency-spike",
   "stripe-clock-jump",
+  "zombie-held-request",
+  "zombie-sdk-retry",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultCounts = Record<FaultKind, number>;
@@ -62,6 +65,23 @@ export type ScenarioAction =
       readonly trigger: Trigger;
       readonly durationMs: number;
       readonly latencyMs: { readonly min: number; readonly max: number };
+    }
+  | {
+      /**
+       * A leader is SIGSTOPped while its Stripe requests are in flight, a standby takes over and settles
+       * those periods, Stripe's clock jumps past the idempotency window, and the leader wakes. `held`: its
+       * requests reach Stripe only then, as new ones (sent from the paused process). `sdk-retry`: they
+       * execute at once but their answers never come, and the SDK's own retry fires on waking.
+       */
+      readonly kind: "zombie";
+      readonly trigger: Trigger;
+      readonly resend: "held" | "sdk-retry";
+      /** How many of its requests are caught in flight, at most. */
+      readonly requests: number;
+      /** Longer than the lease, so that a standby takes over while it sleeps. */
+      readonly durationMs: number;
+      /** Stripe's clock jump before it wakes: past the 24-hour window. */
+      readonly advanceMs: number;
     };
 
 /** Rates of the DynamoDB fault proxy (dev/chaos/dynamo-fault-proxy.ts). */
@@ -194,6 +214,20 @@ export function scenarioFor(seed: number): Scenario {
     });
   }
 
+  // Its own generator, so that scenarios drawn before it existed keep their other actions.
+  const z = random(seed, "zombies");
+  if (z.chance(0.5)) {
+    actions.push({
+      kind: "zombie",
+      // Early, while leaders are still busy with Stripe: after one of the first few charges.
+      trigger: trigger(z, Math.round(faultWindowMs * 0.7), 10, 0.6),
+      resend: z.chance(0.5) ? "held" : "sdk-retry",
+      requests: z.int(1, 3),
+      durationMs: Math.round(leaseMs * z.between(2, 3.5)),
+      advanceMs: 24 * HOUR + z.int(1, 6) * HOUR,
+    });
+  }
+
   return {
     seed,
     shards,
@@ -221,7 +255,7 @@ export function describeScenario(s: Scenario): string {
   const actions = s.actions
     .map((a) => {
       const when = "afterMs" in a.trigger ? `@${a.trigger.afterMs}ms` : `@charge#${a.trigger.afterCharges}`;
-      return `${a.kind}${when}`;
+      return `${a.kind}${a.kind === "zombie" ? `(${a.resend})` : ""}${when}`;
     })
     .join(" ");
   return (

@@ -1,7 +1,7 @@
 /**
  * Many seeds in a row over one DynamoDB Local (each seed with fresh tables, its own Stripe emulator and
  * fault proxy), and the summary: seeds run, faults injected by kind, charges, double charges, lost
- * renewals, violations, failing seeds.
+ * renewals, card attempts not made by the leader, stray PaymentIntents, violations, failing seeds.
  */
 import { rmSync } from "node:fs";
 import { dirname } from "node:path";
@@ -20,7 +20,13 @@ export interface ChaosSummary {
   readonly charges: number;
   readonly doubleCharges: number;
   readonly lostRenewals: number;
-  /** Every violation, of any invariant (double charges and lost renewals included). */
+  /** Requests Stripe ran against a card, over all seeds. */
+  readonly cardAttempts: number;
+  /** Card attempts not sent by the period's shard leader at the time ("attempts fenced"). */
+  readonly unfencedAttempts: number;
+  /** The job's PaymentIntents left neither the ledger's nor canceled ("no stray PaymentIntents"). */
+  readonly strayPaymentIntents: number;
+  /** Every violation, of any invariant (double charges, lost renewals and the two above included). */
   readonly violations: number;
   readonly harnessErrors: number;
   readonly followUpInvocations: number;
@@ -64,6 +70,9 @@ export function summarize(results: readonly SeedResult[], durationMs: number): C
     charges: sum((r) => r.charges),
     doubleCharges: sum((r) => r.doubleCharges),
     lostRenewals: sum((r) => r.lostRenewals),
+    cardAttempts: sum((r) => r.cardAttempts ?? 0),
+    unfencedAttempts: sum((r) => r.unfencedAttempts ?? 0),
+    strayPaymentIntents: sum((r) => r.strayPaymentIntents ?? 0),
     violations: sum((r) => r.violations.length),
     harnessErrors: sum((r) => r.errors.length),
     followUpInvocations: sum((r) => r.followUps),
@@ -136,6 +145,7 @@ export function formatSummary(s: ChaosSummary): string {
     `seeds run: ${s.seedsRun} (${s.seedsPassed} passed${s.failingSeeds.length ? `, failing: ${s.failingSeeds.join(", ")}` : ""})`,
     `faults injected: ${s.totalFaults} (${faults})`,
     `charges: ${s.charges}; double charges: ${s.doubleCharges}; lost renewals: ${s.lostRenewals}; violations: ${s.violations}; harness errors: ${s.harnessErrors}`,
+    `card attempts: ${s.cardAttempts} (not the leader's: ${s.unfencedAttempts}); stray PaymentIntents: ${s.strayPaymentIntents}`,
     `lease acquisitions: ${s.leaseAcquisitions}; writes refused on a stale fence: ${s.fencedOutWrites}; ` +
       `follow-up invocations: ${s.followUpInvocations}; handler runs that failed under faults: ${s.handlerFailures}`,
     `time: ${(s.durationMs / 1000).toFixed(1)} s`,

@@ -5,11 +5,17 @@
  *   GET  /__emulator/state    the AdminSnapshot
  *   POST /__emulator/clock    {"advanceMs": n}
  *   POST /__emulator/faults   a FaultPlan (replaces the current one)
- *   POST /__emulator/inject   {"kind": "timeout", "path": "/v1/payment_intents", "count": 1}
+ *   POST /__emulator/inject   {"kind": "timeout", "path": "/v1/payment_intents", "count": 1, "apiKey"?}
+ *   POST /__emulator/inject/cancel  {"apiKey"?}: forgets queued one-shots
+ *   GET  /__emulator/held     requests a `hold` fault is keeping
+ *   POST /__emulator/release  {"id"?, "apiKey"?, "path"?, "discard"?}: lets them go on (or drops them)
+ *   GET  /__emulator/requests?after=N   the request log: sender, execution time, card attempt
  *   POST /__emulator/reset
  */
 import { parseFaultPlan, parseInjectedFault, type FaultPlan, type InjectedFault } from "./faults";
+import type { HeldFilter, HeldRequestSummary } from "./hold";
 import type { Json } from "./json";
+import type { RequestEntry } from "./request-log";
 import type { AdminSnapshot } from "./snapshot";
 
 export interface EmulatorControls {
@@ -18,6 +24,11 @@ export interface EmulatorControls {
   now(): number;
   setFaults(plan: FaultPlan): void;
   injectNext(fault: InjectedFault): void;
+  cancelInjected(apiKey?: string): number;
+  heldRequests(): HeldRequestSummary[];
+  releaseHeld(filter?: HeldFilter): number;
+  discardHeld(filter?: HeldFilter): number;
+  requestLog(afterSeq?: number): { entries: RequestEntry[]; dropped: number };
   reset(): void;
 }
 
@@ -30,11 +41,30 @@ function problem(status: number, message: string): AdminResponse {
   return { status, body: { error: { message } } };
 }
 
+function optionalString(json: unknown, name: string): string | undefined {
+  const value = (json as Record<string, unknown>)[name];
+  if (value !== undefined && typeof value !== "string") throw new Error(`${name} must be a string.`);
+  return value;
+}
+
+function heldFilter(json: unknown): HeldFilter {
+  const { id } = json as { id?: unknown };
+  if (id !== undefined && !Number.isSafeInteger(id)) throw new Error("id must be a whole number.");
+  const apiKey = optionalString(json, "apiKey");
+  const path = optionalString(json, "path");
+  return {
+    ...(id !== undefined && { id: id as number }),
+    ...(apiKey !== undefined && { apiKey }),
+    ...(path !== undefined && { path }),
+  };
+}
+
 export function handleAdmin(
   controls: EmulatorControls,
   method: string,
   pathname: string,
   body: string,
+  query = "",
 ): AdminResponse {
   let json: unknown = {};
   if (method === "POST" && body.trim() !== "") {
@@ -61,6 +91,21 @@ export function handleAdmin(
       case "POST /__emulator/inject":
         controls.injectNext(parseInjectedFault(json));
         return { status: 200, body: { pendingInjections: controls.snapshot().pendingInjections } };
+      case "POST /__emulator/inject/cancel":
+        return { status: 200, body: { canceled: controls.cancelInjected(optionalString(json, "apiKey")) } };
+      case "GET /__emulator/held":
+        return { status: 200, body: { held: controls.heldRequests() as unknown as Json } };
+      case "POST /__emulator/release": {
+        const filter = heldFilter(json);
+        return (json as { discard?: unknown }).discard === true
+          ? { status: 200, body: { discarded: controls.discardHeld(filter) } }
+          : { status: 200, body: { released: controls.releaseHeld(filter) } };
+      }
+      case "GET /__emulator/requests": {
+        const after = Number(new URLSearchParams(query).get("after") ?? "0");
+        if (!Number.isSafeInteger(after) || after < 0) return problem(400, "after must be a whole number.");
+        return { status: 200, body: controls.requestLog(after) as unknown as Json };
+      }
       case "POST /__emulator/reset":
         controls.reset();
         return { status: 200, body: { reset: true } };

@@ -3,6 +3,7 @@
  *
  *   npx tsx dev/stripe-emulator/cli.ts --port 12111 [--host 127.0.0.1] [--latency-ms 50]
  *     [--rate-limit 25] [--seed 7] [--state-file .stripe-emulator.json] [--search-delay-ms 1000]
+ *     [--single-account]
  *
  * It prints one line when it is ready: `stripe-emulator listening on http://127.0.0.1:12111 (API version ...)`.
  */
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       seed: { type: "string" },
       "state-file": { type: "string" },
       "search-delay-ms": { type: "string" },
+      "single-account": { type: "boolean" },
     },
     strict: true,
   });
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     ...(seed !== undefined && { seed }),
     ...(values["state-file"] !== undefined && { stateFile: values["state-file"] }),
     ...(searchDelay !== undefined && { searchIndexingDelayMs: searchDelay }),
+    ...(values["single-account"] === true && { singleAccount: true }),
   });
   console.log(`stripe-emulator listening on ${emulator.url} (API version ${PINNED_API_VERSION})`);
 

@@ -13,6 +13,11 @@
  *
  * Faults other than latency and the token bucket apply only to paths matching `paths`, if set. A replay
  * can time out or be dropped too (the network does not care), but is never turned into a 500.
+ *
+ * One one-shot fault strikes before all of these: `hold` keeps a POST unexecuted, as if it sat in a paused
+ * client process, until it is released (hold.ts); it then goes the whole way above as if it had just
+ * arrived, so a key that expired meanwhile no longer protects it. One-shots can be aimed at one sender
+ * (`apiKey`), so that a harness can hold or drop what one contender process sends.
  */
 import { seededRng, type Rng } from "./random";
 import { TokenBucket } from "./token-bucket";
@@ -35,7 +40,7 @@ export interface FaultPlan {
 }
 
 export type InjectedFaultKind =
-  "error500" | "error500-after-commit" | "timeout" | "drop-after-charge" | "rate-limit";
+  "error500" | "error500-after-commit" | "timeout" | "drop-after-charge" | "rate-limit" | "hold";
 
 export interface InjectedFault {
   kind: InjectedFaultKind;
@@ -43,6 +48,13 @@ export interface InjectedFault {
   path?: string;
   /** How many matching requests it strikes; default 1. */
   count?: number;
+  /** Only requests sent with this API key (one sender); unset matches any. */
+  apiKey?: string;
+  /**
+   * `hold` only: release by itself once the emulator clock is this many ms past the moment the request
+   * was held (a clock jump counts). Unset: only an explicit release (or reset/stop, which discard it).
+   */
+  releaseAfterMs?: number;
 }
 
 /** What happens to a request after it has passed the rate limiter and idempotency checks. */
@@ -54,6 +66,7 @@ const KINDS: readonly InjectedFaultKind[] = [
   "timeout",
   "drop-after-charge",
   "rate-limit",
+  "hold",
 ];
 
 function fail(message: string): never {
@@ -122,17 +135,26 @@ export function parseFaultPlan(input: unknown): FaultPlan {
 
 export function parseInjectedFault(input: unknown): InjectedFault {
   if (typeof input !== "object" || input === null) throw new Error("Invalid fault: expected an object");
-  const { kind, path, count } = input as Record<string, unknown>;
+  const { kind, path, count, apiKey, releaseAfterMs } = input as Record<string, unknown>;
   if (!KINDS.includes(kind as InjectedFaultKind))
     throw new Error(`Invalid fault: kind must be one of ${KINDS.join(", ")}`);
   if (path !== undefined && typeof path !== "string") throw new Error("Invalid fault: path must be a string");
   if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 1)) {
     throw new Error("Invalid fault: count must be an integer >= 1");
   }
+  if (apiKey !== undefined && typeof apiKey !== "string")
+    throw new Error("Invalid fault: apiKey must be a string");
+  if (releaseAfterMs !== undefined) {
+    if (kind !== "hold") throw new Error("Invalid fault: releaseAfterMs applies to hold only");
+    if (typeof releaseAfterMs !== "number" || !Number.isFinite(releaseAfterMs) || releaseAfterMs < 0)
+      throw new Error("Invalid fault: releaseAfterMs must be a number >= 0");
+  }
   return {
     kind: kind as InjectedFaultKind,
     ...(path !== undefined && { path }),
     ...(count !== undefined && { count: count as number }),
+    ...(apiKey !== undefined && { apiKey }),
+    ...(releaseAfterMs !== undefined && { releaseAfterMs }),
   };
 }
 
@@ -150,7 +172,14 @@ function pathMatcher(pattern: string): (path: string) => boolean {
 interface PendingFault {
   readonly kind: InjectedFaultKind;
   readonly matches: (path: string) => boolean;
+  readonly apiKey: string | undefined;
+  readonly releaseAfterMs: number | null;
   remaining: number;
+}
+
+/** What a `hold` one-shot decided for a request: held, and released by itself after this, or never. */
+export interface HoldDecision {
+  readonly releaseAfterMs: number | null;
 }
 
 export class FaultInjector {
@@ -184,8 +213,17 @@ export class FaultInjector {
     this.pending.push({
       kind: checked.kind,
       matches: checked.path === undefined ? () => true : pathMatcher(checked.path),
+      apiKey: checked.apiKey,
+      releaseAfterMs: checked.releaseAfterMs ?? null,
       remaining: checked.count ?? 1,
     });
+  }
+
+  /** Forgets queued one-shots (those aimed at `apiKey` only, if given); returns how many strikes were left. */
+  cancelInjected(apiKey?: string): number {
+    const gone = this.pending.filter((p) => apiKey === undefined || p.apiKey === apiKey);
+    this.pending = this.pending.filter((p) => !gone.includes(p));
+    return gone.reduce((n, p) => n + p.remaining, 0);
   }
 
   pendingCount(): number {
@@ -198,12 +236,25 @@ export class FaultInjector {
     this.setPlan(this.plan);
   }
 
-  private takeInjected(path: string, kinds: readonly InjectedFaultKind[]): InjectedFaultKind | null {
-    const found = this.pending.find((p) => kinds.includes(p.kind) && p.matches(path));
+  private takeInjected(
+    path: string,
+    apiKey: string | undefined,
+    kinds: readonly InjectedFaultKind[],
+  ): PendingFault | null {
+    const found = this.pending.find(
+      (p) => kinds.includes(p.kind) && p.matches(path) && (p.apiKey === undefined || p.apiKey === apiKey),
+    );
     if (!found) return null;
     found.remaining -= 1;
     if (found.remaining === 0) this.pending = this.pending.filter((p) => p !== found);
-    return found.kind;
+    return found;
+  }
+
+  /** Whether a request is held before anything else happens to it (POSTs only: they change state). */
+  hold(method: string, path: string, apiKey: string | undefined): HoldDecision | null {
+    if (method !== "POST") return null;
+    const found = this.takeInjected(path, apiKey, ["hold"]);
+    return found ? { releaseAfterMs: found.releaseAfterMs } : null;
   }
 
   private chance(probability: number | undefined): boolean {
@@ -211,9 +262,9 @@ export class FaultInjector {
   }
 
   /** The rate limiter in front of everything: false means answer 429. */
-  admit(path: string): boolean {
+  admit(path: string, apiKey?: string): boolean {
     if (this.bucket && !this.bucket.take()) return false;
-    if (this.takeInjected(path, ["rate-limit"])) return false;
+    if (this.takeInjected(path, apiKey, ["rate-limit"])) return false;
     return !(this.inPaths(path) && this.chance(this.plan.rateLimit429Rate));
   }
 
@@ -225,12 +276,12 @@ export class FaultInjector {
   }
 
   /** The fault, if any, for a request about to execute (or to be replayed). */
-  forExecution(path: string, replay: boolean): ExecutionFault {
+  forExecution(path: string, replay: boolean, apiKey?: string): ExecutionFault {
     const kinds: readonly InjectedFaultKind[] = replay
       ? ["timeout", "drop-after-charge"]
       : ["error500", "error500-after-commit", "timeout", "drop-after-charge"];
-    const injected = this.takeInjected(path, kinds);
-    if (injected && injected !== "rate-limit") return injected;
+    const injected = this.takeInjected(path, apiKey, kinds)?.kind;
+    if (injected && injected !== "rate-limit" && injected !== "hold") return injected;
     if (!this.inPaths(path)) return "none";
     if (!replay && this.chance(this.plan.error500Rate)) {
       return this.rng() < 0.5 ? "error500" : "error500-after-commit";

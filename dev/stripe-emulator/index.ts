@@ -10,11 +10,12 @@
  */
 import { EmulatorClock } from "./clock";
 import { FaultInjector, type FaultPlan, type InjectedFault } from "./faults";
+import { HeldRequests, type HeldFilter, type HeldRequestSummary } from "./hold";
 import { IdempotencyStore } from "./idempotency";
 import { loadState, saveState } from "./persistence";
 import { PINNED_API_VERSION } from "./api-version";
 import { Pipeline } from "./pipeline";
-import { RequestLog } from "./request-log";
+import { RequestLog, type RequestEntry } from "./request-log";
 import { DEFAULT_SEARCH_INDEXING_DELAY_MS } from "./search-index";
 import { startHttpServer } from "./server";
 import { buildSnapshot, type AdminSnapshot } from "./snapshot";
@@ -28,7 +29,8 @@ export type {
   PaymentIntentSummary,
   RefundSummary,
 } from "./snapshot";
-export type { RequestCounts } from "./request-log";
+export type { RequestCounts, RequestEntry } from "./request-log";
+export type { HeldFilter, HeldRequestSummary } from "./hold";
 export { PINNED_API_VERSION } from "./api-version";
 export { KEY_RETENTION_MS } from "./idempotency";
 
@@ -48,6 +50,12 @@ export interface StripeEmulatorOptions {
   stateFile?: string;
   /** How long, on the emulator clock, before a change to a PaymentIntent is visible to Search. Default 1000. */
   searchIndexingDelayMs?: number;
+  /**
+   * Every API key of a mode belongs to one account, as an account's several keys do: idempotency keys
+   * are shared between them, and the request log still tells the senders apart by key. Default false
+   * (each key is its own account).
+   */
+  singleAccount?: boolean;
 }
 
 export interface StripeEmulator {
@@ -62,12 +70,25 @@ export interface StripeEmulator {
   setFaults(plan: FaultPlan): void;
   /** Deterministic one-shot faults for tests, struck by the next matching requests. */
   injectNext(fault: InjectedFault): void;
+  /** Forgets queued one-shot faults (those aimed at `apiKey` only, if given); returns the strikes left. */
+  cancelInjected(apiKey?: string): number;
+  /** Requests a `hold` fault is keeping, oldest first. */
+  heldRequests(): HeldRequestSummary[];
+  /** Lets matching held requests go on, as if they had just arrived; returns how many. */
+  releaseHeld(filter?: HeldFilter): number;
+  /** Drops matching held requests unexecuted (their sender died); returns how many. */
+  discardHeld(filter?: HeldFilter): number;
+  /** Every /v1 request answered so far after `afterSeq`: sender, execution time, card attempt. */
+  requestLog(afterSeq?: number): { entries: RequestEntry[]; dropped: number };
   /** Moves the emulator clock forward (idempotency keys expire at exactly 24 h on it). */
   advanceClock(ms: number): void;
   now(): number;
   /** Same data as GET /__emulator/state. */
   snapshot(): AdminSnapshot;
-  /** Forgets all objects, idempotency keys, counters, queued one-shot faults and rate-limit budgets; keeps the plan and clock. */
+  /**
+   * Forgets all objects, idempotency keys, counters and the request log, queued one-shot faults, held
+   * requests (dropped unexecuted) and rate-limit budgets; keeps the plan and clock.
+   */
   reset(): void;
 }
 
@@ -78,6 +99,7 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions = {}): Pro
   const idempotency = new IdempotencyStore();
   const faults = new FaultInjector(opts.seed ?? Math.floor(Math.random() * 2 ** 32), opts.faults ?? {});
   const log = new RequestLog();
+  const held = new HeldRequests(clock);
   const stateFile = opts.stateFile;
 
   if (stateFile !== undefined) {
@@ -104,16 +126,24 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions = {}): Pro
     clock,
     idempotency,
     faults,
+    held,
     log,
     apiVersion: PINNED_API_VERSION,
+    singleAccount: opts.singleAccount ?? false,
     onCommit: persist,
   });
   const controls = {
     setFaults: (plan: FaultPlan) => faults.setPlan(plan),
     injectNext: (fault: InjectedFault) => faults.inject(fault),
+    cancelInjected: (apiKey?: string) => faults.cancelInjected(apiKey),
+    heldRequests: () => held.list(),
+    releaseHeld: (filter?: HeldFilter) => held.release(filter),
+    discardHeld: (filter?: HeldFilter) => held.discard(filter),
+    requestLog: (afterSeq?: number) => log.list(afterSeq),
     advanceClock: (ms: number) => {
       clock.advance(ms);
       persist();
+      held.releaseDue();
     },
     now: () => clock.now(),
     snapshot: () =>
@@ -123,8 +153,10 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions = {}): Pro
         requestCounts: log.snapshot(),
         faults: faults.currentPlan(),
         pendingInjections: faults.pendingCount(),
+        heldRequests: held.size,
       }),
     reset: () => {
+      held.discard();
       store.clear();
       idempotency.clear();
       log.clear();
@@ -142,6 +174,7 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions = {}): Pro
     protocol: "http",
     url: `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`,
     stop: () => {
+      held.discard();
       stopped ??= server.close().then(persist);
       return stopped;
     },

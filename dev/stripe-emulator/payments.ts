@@ -150,6 +150,7 @@ export function confirm(
   Object.assign(pi, types);
   pi.paymentMethod = pm.id;
   pi.confirmations += 1;
+  ctx.effects.cardAttempt = true;
   recordKey(pi, ctx.idempotencyKey);
   const outcome = attemptPayment(pi, pm, options);
   const now = ctx.clock.nowSeconds();

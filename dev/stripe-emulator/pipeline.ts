@@ -1,7 +1,8 @@
 /**
  * One /v1 request's way through the emulator, in Stripe's order (see faults.ts for where faults strike):
  *
- *   authenticate (401) -> rate limiter (429) -> route (404) -> decode parameters (400)
+ *   authenticate (401) -> [hold: wait, unexecuted, until released] -> rate limiter (429) -> route (404)
+ *   -> decode parameters (400)
  *   -> idempotency lookup: replay | 409 in flight | 400 idempotency_error
  *   -> validate (400, not saved) -> claim the key -> latency -> execute -> save under the key -> answer
  *
@@ -22,10 +23,11 @@ import {
   unrecognizedUrl,
 } from "./errors";
 import type { FaultInjector } from "./faults";
-import { decodeForm, FormError, type Params } from "./form";
+import { decodeForm, FormError, isParams, type Params } from "./form";
+import type { HeldRequests } from "./hold";
 import type { IdempotencyStore, SavedResult } from "./idempotency";
 import type { Json } from "./json";
-import type { RequestLog } from "./request-log";
+import type { RequestEntry, RequestLog } from "./request-log";
 import { matchRoute, type ApiResult, type RouteMatch } from "./route";
 import { ROUTES } from "./routes";
 import { searchPaymentIntents } from "./routes/payment-intents";
@@ -63,13 +65,22 @@ export interface PipelineDeps {
   readonly clock: EmulatorClock;
   readonly idempotency: IdempotencyStore;
   readonly faults: FaultInjector;
+  readonly held: HeldRequests;
   readonly log: RequestLog;
   readonly apiVersion: string;
+  /** Every key of a mode is one account (auth.ts); the key still names the sender in the log. */
+  readonly singleAccount: boolean;
   /** Called after a POST has executed, to persist state. */
   readonly onCommit: () => void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the request log says of one request besides its outcome; filled in on the way through. */
+type Trace = Pick<
+  RequestEntry,
+  "apiKey" | "paymentIntent" | "executed" | "cardAttempt" | "at" | "clock" | "heldMs"
+>;
 
 function respond(
   status: number,
@@ -101,7 +112,18 @@ export class Pipeline {
   async handle(request: ApiRequest): Promise<Disposition> {
     const match = matchRoute(ROUTES, request.method, request.pathname);
     const label = match ? `${request.method} ${match.route.pattern}` : `${request.method} (unrecognized)`;
-    let disposition = await this.process(request, match);
+    const trace: Trace = {
+      apiKey: null,
+      paymentIntent: match?.route.pattern.startsWith("/v1/payment_intents/:id")
+        ? (match.path.id ?? null)
+        : null,
+      executed: false,
+      cardAttempt: false,
+      at: 0,
+      clock: 0,
+      heldMs: 0,
+    };
+    let disposition = await this.process(request, match, trace);
     // Every answer to a POST with a key echoes the key, refusals included.
     if (disposition.kind === "respond" && request.method === "POST" && request.idempotencyKey !== undefined) {
       disposition = {
@@ -115,15 +137,41 @@ export class Pipeline {
         : disposition.kind === "hold"
           ? "timeout"
           : "dropped";
-    this.deps.log.record(label, outcome, disposition.replayed);
+    this.deps.log.record({
+      ...trace,
+      ...(!trace.executed && { at: Date.now(), clock: this.deps.clock.now() }),
+      route: label,
+      path: request.pathname,
+      idempotencyKey: request.idempotencyKey ?? null,
+      outcome,
+      replayed: disposition.replayed,
+    });
     return disposition;
   }
 
-  private async process(request: ApiRequest, match: RouteMatch | null): Promise<Disposition> {
+  private async process(request: ApiRequest, match: RouteMatch | null, trace: Trace): Promise<Disposition> {
     const { clock, idempotency, faults } = this.deps;
-    const account = authenticate(request.authorization);
+    const account = authenticate(request.authorization, this.deps.singleAccount);
     if (account instanceof ApiError) return fromError(account);
-    if (!faults.admit(request.pathname)) return fromError(rateLimited());
+    trace.apiKey = account.key;
+    const hold = faults.hold(request.method, request.pathname, account.key);
+    if (hold) {
+      const heldSince = performance.now();
+      const fate = await this.deps.held.hold(
+        {
+          apiKey: account.key,
+          method: request.method,
+          path: request.pathname,
+          idempotencyKey: request.idempotencyKey ?? null,
+          paymentIntent: trace.paymentIntent,
+          metadata: this.periodOf(request, trace.paymentIntent),
+        },
+        hold.releaseAfterMs,
+      );
+      trace.heldMs = Math.round(performance.now() - heldSince);
+      if (fate === "discard") return { kind: "drop", replayed: false };
+    }
+    if (!faults.admit(request.pathname, account.key)) return fromError(rateLimited());
     if (!match) return fromError(unrecognizedUrl(request.method, request.pathname));
     if (match.route === searchPaymentIntents && !this.searchLimiter.take()) return fromError(rateLimited());
 
@@ -152,7 +200,7 @@ export class Pipeline {
         case "other_params":
           return fromError(idempotencyParamsMismatch(key));
         case "replay":
-          return this.replay(request, found.result);
+          return this.replay(request, found.result, account.key);
         case "new":
           break;
       }
@@ -171,13 +219,13 @@ export class Pipeline {
     const latency = faults.latencyMs();
     if (latency > 0) await sleep(latency);
 
-    const fault = faults.forExecution(request.pathname, false);
+    const fault = faults.forExecution(request.pathname, false, account.key);
     const saved = key !== undefined;
     let result: ApiResult & { headers: Record<string, string> };
     if (fault === "error500") {
       result = errorResult(apiError(saved));
     } else {
-      result = this.execute(match, validated, account.livemode, key);
+      result = this.execute(match, validated, account.livemode, key, trace);
       if (fault === "error500-after-commit") result = errorResult(apiError(saved));
     }
     if (key !== undefined) {
@@ -190,10 +238,10 @@ export class Pipeline {
     return respond(result.status, result.body, result.headers);
   }
 
-  private async replay(request: ApiRequest, saved: SavedResult): Promise<Disposition> {
+  private async replay(request: ApiRequest, saved: SavedResult, apiKey: string): Promise<Disposition> {
     const latency = this.deps.faults.latencyMs();
     if (latency > 0) await sleep(latency);
-    const fault = this.deps.faults.forExecution(request.pathname, true);
+    const fault = this.deps.faults.forExecution(request.pathname, true, apiKey);
     if (fault === "timeout") return { kind: "hold", replayed: true };
     if (fault === "drop-after-charge") return { kind: "drop", replayed: true };
     return respond(
@@ -209,20 +257,53 @@ export class Pipeline {
     validated: unknown,
     livemode: boolean,
     key: string | undefined,
+    trace: Trace,
   ): ApiResult & { headers: Record<string, string> } {
+    const { store, clock } = this.deps;
+    const effects = { cardAttempt: false };
+    trace.executed = true;
+    trace.at = Date.now();
+    trace.clock = clock.now();
+    let result: ApiResult & { headers: Record<string, string> };
     try {
-      const result = match.route.execute(
-        { store: this.deps.store, clock: this.deps.clock, livemode, idempotencyKey: key },
-        validated,
-      );
-      return { ...result, headers: {} };
+      result = {
+        ...match.route.execute({ store, clock, livemode, idempotencyKey: key, effects }, validated),
+        headers: {},
+      };
     } catch (error) {
-      if (error instanceof ApiError) return errorResult(error);
-      // A bug in the emulator: answer as Stripe answers its own bugs, and say so on stderr.
-      console.error("stripe-emulator: internal error", error);
-      return errorResult(apiError(key !== undefined));
+      if (!(error instanceof ApiError)) {
+        // A bug in the emulator: answer as Stripe answers its own bugs, and say so on stderr.
+        console.error("stripe-emulator: internal error", error);
+      }
+      result = errorResult(error instanceof ApiError ? error : apiError(key !== undefined));
+    }
+    trace.cardAttempt = effects.cardAttempt;
+    trace.paymentIntent ??= paymentIntentIn(result.body);
+    return result;
+  }
+
+  /** For a held request's summary: the metadata of the PaymentIntent it concerns, or of the one it creates. */
+  private periodOf(request: ApiRequest, paymentIntent: string | null): Record<string, string> {
+    const pi = paymentIntent === null ? undefined : this.deps.store.paymentIntents.get(paymentIntent);
+    if (pi) return { ...pi.metadata };
+    try {
+      const metadata = decodeForm(request.body).metadata;
+      if (!isParams(metadata)) return {};
+      return Object.fromEntries(
+        Object.entries(metadata).filter((e): e is [string, string] => typeof e[1] === "string"),
+      );
+    } catch {
+      return {};
     }
   }
+}
+
+/** The PaymentIntent in an answer: the object itself, or the one inside a card error. */
+function paymentIntentIn(body: Json): string | null {
+  const object = body as { object?: unknown; id?: unknown; error?: { payment_intent?: { id?: unknown } } };
+  if (object.object === "payment_intent" && typeof object.id === "string") return object.id;
+  const inError = object.error?.payment_intent?.id;
+  return typeof inError === "string" ? inError : null;
 }
 
 function errorResult(error: ApiError): ApiResult & { headers: Record<string, string> } {

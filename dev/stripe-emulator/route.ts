@@ -23,6 +23,13 @@ export interface ExecContext {
   readonly livemode: boolean;
   /** The request's Idempotency-Key, recorded on the objects it touches for the admin snapshot. */
   readonly idempotencyKey: string | undefined;
+  /** What the execution did that the request log reports; handlers set it. */
+  readonly effects: ExecutionEffects;
+}
+
+export interface ExecutionEffects {
+  /** A payment was attempted on the card (succeeded, declined, or needs authentication). */
+  cardAttempt: boolean;
 }
 
 export interface ApiResult {

@@ -77,7 +77,7 @@ export function startHttpServer(
       return;
     }
     if (url.pathname.startsWith("/__emulator/")) {
-      const answer = handleAdmin(controls, req.method ?? "GET", url.pathname, body);
+      const answer = handleAdmin(controls, req.method ?? "GET", url.pathname, body, url.search.slice(1));
       send(res, answer.status, answer.body, base);
       return;
     }

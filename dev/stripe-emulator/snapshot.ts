@@ -58,13 +58,18 @@ export interface AdminSnapshot {
   requestCounts: RequestCounts;
   faults: FaultPlan;
   pendingInjections: number;
+  /** Requests a `hold` fault is keeping (GET /__emulator/held lists them). */
+  heldRequests: number;
 }
 
 const bySeq = <T extends { seq: number }>(a: T, b: T): number => a.seq - b.seq;
 
 export function buildSnapshot(
   store: Store,
-  extras: Pick<AdminSnapshot, "now" | "apiVersion" | "requestCounts" | "faults" | "pendingInjections">,
+  extras: Pick<
+    AdminSnapshot,
+    "now" | "apiVersion" | "requestCounts" | "faults" | "pendingInjections" | "heldRequests"
+  >,
 ): AdminSnapshot {
   return {
     now: extras.now,
@@ -111,5 +116,6 @@ export function buildSnapshot(
     requestCounts: extras.requestCounts,
     faults: extras.faults,
     pendingInjections: extras.pendingInjections,
+    heldRequests: extras.heldRequests,
   };
 }

@@ -1,11 +1,12 @@
 /**
  * CI's bounded share of `npm run chaos`: a few seeds, end to end (contender processes running the real
  * handler, the DynamoDB fault proxy, the Stripe emulator's faults, SIGKILL, SIGSTOP past the lease, clock
- * skew, reruns), then dev/invariants.ts and the fence order. It protects every invariant at once:
- * 1 (no double charge), 2 (nothing due lost), 3 (fences only rise), 4 (a stale fence's writes refused:
- * the zombies' writes must not show up as a second charge or a lost renewal) and 5 (ledger and provider
- * agree). It also fails if injection silently stops: the faults must actually have struck, of several
- * kinds.
+ * skew, reruns, zombie leaders whose Stripe requests arrive after the key window), then dev/invariants.ts,
+ * the fence order and dev/chaos/attempts.ts. It protects every invariant at once: 1 (no double charge),
+ * 2 (nothing due lost), 3 (fences only rise), 4 (a stale fence's writes refused: the zombies' writes must
+ * not show up as a second charge or a lost renewal), 5 (ledger and provider agree), "attempts fenced"
+ * (every card attempt is the current leader's) and "no stray PaymentIntents". It also fails if injection
+ * silently stops: the faults must actually have struck, of several kinds, zombies included.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,8 +15,8 @@ import { describe, expect, inject, it } from "vitest";
 import { FAULT_KINDS } from "../../dev/chaos/scenario";
 import { runChaos, verdictLine } from "../../dev/chaos/suite";
 
-/** Chosen for their spread: every fault family among them, a few seconds each. */
-const CI_SEEDS = [2, 5, 7, 9];
+/** Chosen for their spread: every fault family among them (13: a held zombie), a few seconds each. */
+const CI_SEEDS = [2, 5, 7, 9, 13];
 
 describe("npm run chaos, a bounded set of seeds", () => {
   it(`holds every invariant over seeds ${CI_SEEDS.join(", ")}, with faults of several kinds injected`, async () => {
@@ -31,6 +32,9 @@ describe("npm run chaos, a bounded set of seeds", () => {
     expect(summary.violations, lines).toBe(0);
     expect(summary.doubleCharges, lines).toBe(0);
     expect(summary.lostRenewals, lines).toBe(0);
+    expect(summary.unfencedAttempts, lines).toBe(0);
+    expect(summary.strayPaymentIntents, lines).toBe(0);
+    expect(summary.cardAttempts, lines).toBeGreaterThanOrEqual(summary.charges);
     expect(summary.harnessErrors, lines).toBe(0);
     expect(summary.charges, lines).toBeGreaterThan(0);
 
@@ -47,5 +51,9 @@ describe("npm run chaos, a bounded set of seeds", () => {
       lines,
     ).toBe(true);
     expect(summary.faultsInjected["clock-offset"], lines).toBeGreaterThan(0);
+    expect(
+      summary.faultsInjected["zombie-held-request"] + summary.faultsInjected["zombie-sdk-retry"],
+      lines,
+    ).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -59,7 +59,7 @@ async function chargePeriod(key: string): Promise<string> {
       currency: "usd",
       customer,
       payment_method: paymentMethod,
-      metadata: renewalMetadata("sub_double", PERIOD),
+      metadata: renewalMetadata("sub_double", PERIOD, 0),
       automatic_payment_methods: { enabled: true, allow_redirects: "never" },
       confirm: false,
     },

@@ -1,6 +1,6 @@
 /**
  * The chaos suite's scenarios are decided by their seed alone (so a failing seed can be replayed), stay
- * within the brief's bounds, and over a range of seeds plan every kind of fault; and its options.
+ * within the scenario's bounds, and over a range of seeds plan every kind of fault; and its options.
  */
 import { describe, expect, it } from "vitest";
 import { OptionError, parseOptions } from "../../dev/chaos/options";
@@ -29,8 +29,10 @@ describe("scenarioFor", () => {
         expect(Math.abs(offset)).toBeLessThanOrEqual(3.5 * s.lease.leaseMs);
       expect(s.lease.renewMs).toBeLessThan(s.lease.leaseMs);
       for (const a of s.actions) {
-        if (a.kind === "pause") expect(a.durationMs).toBeGreaterThan(s.lease.leaseMs);
-        if (a.kind === "stripe-clock-jump") expect(a.advanceMs).toBeGreaterThan(24 * 3_600_000);
+        if (a.kind === "pause" || a.kind === "zombie") expect(a.durationMs).toBeGreaterThan(s.lease.leaseMs);
+        if (a.kind === "stripe-clock-jump" || a.kind === "zombie")
+          expect(a.advanceMs).toBeGreaterThan(24 * 3_600_000);
+        if (a.kind === "zombie") expect(a.requests).toBeGreaterThanOrEqual(1);
         if ("afterMs" in a.trigger) expect(a.trigger.afterMs).toBeLessThanOrEqual(s.faultWindowMs);
       }
       const d = s.dynamo;
@@ -43,7 +45,7 @@ describe("scenarioFor", () => {
     const offsets: number[] = [];
     for (const seed of SEEDS) {
       const s = scenarioFor(seed);
-      for (const a of s.actions) planned.add(a.kind);
+      for (const a of s.actions) planned.add(a.kind === "zombie" ? `zombie-${a.resend}` : a.kind);
       offsets.push(...s.clockOffsetsMs);
       if (s.dynamo.throttleRate > 0) planned.add("dynamo-throttle");
       if (s.dynamo.error500Rate > 0) planned.add("dynamo-500");
@@ -64,6 +66,8 @@ describe("scenarioFor", () => {
         "stripe.error500Rate",
         "stripe.rateLimit429Rate",
         "stripe.timeoutRate",
+        "zombie-held",
+        "zombie-sdk-retry",
       ].sort(),
     );
     expect(offsets.some((o) => o > 0)).toBe(true);

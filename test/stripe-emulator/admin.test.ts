@@ -12,10 +12,13 @@ import {
   PINNED_API_VERSION,
   startStripeEmulator,
   type AdminSnapshot,
+  type HeldRequestSummary,
+  type RequestEntry,
   type StripeEmulator,
 } from "../../dev/stripe-emulator";
+import { waitFor } from "../support/pause";
 import { AUTH, errorOf, raw } from "./support/http";
-import { emulatorClient } from "./support/target";
+import { emulatorClient, rejection } from "./support/target";
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
@@ -149,6 +152,82 @@ describe("admin API", () => {
     expect(snapshot.requestCounts.total).toBe(0);
   });
 
+  it("GET held, POST release and POST inject/cancel: a held request seen, let go, or dropped unexecuted", async () => {
+    const hold = { kind: "hold", path: "/v1/customers", apiKey: "sk_test_raw_http" };
+    expect((await admin("POST", "inject", { ...hold, count: 3 })).body).toEqual({ pendingInjections: 3 });
+    expect((await admin("POST", "inject", { kind: "timeout", releaseAfterMs: 5 })).status).toBe(400);
+    const post = () =>
+      raw(emulator.url, { method: "POST", path: "/v1/customers", headers: AUTH, body: "" }).then(
+        (res) => res.status,
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+    const answers = Promise.all([post(), post()]);
+    await waitFor(() => emulator.snapshot().heldRequests === 2, 5_000, "two held requests");
+    const { held } = (await admin("GET", "held")).body as { held: HeldRequestSummary[] };
+    expect(held).toEqual([
+      expect.objectContaining({
+        apiKey: "sk_test_raw_http",
+        method: "POST",
+        path: "/v1/customers",
+        releaseAt: null,
+      }),
+      expect.objectContaining({ apiKey: "sk_test_raw_http", path: "/v1/customers" }),
+    ]);
+    expect((await admin("POST", "inject/cancel", { apiKey: "sk_test_raw_http" })).body).toEqual({
+      canceled: 1,
+    });
+    expect((await admin("POST", "release", { id: held[0]!.id, discard: true })).body).toEqual({
+      discarded: 1,
+    });
+    expect((await admin("POST", "release", { path: "/v1/customers" })).body).toEqual({ released: 1 });
+    expect((await answers).sort()).toEqual([200, "ECONNRESET"]);
+    expect(emulator.snapshot().customers).toHaveLength(1);
+    expect((await admin("POST", "release", {})).body).toEqual({ released: 0 });
+    expect((await admin("POST", "release", { apiKey: 7 })).status).toBe(400);
+  });
+
+  it("GET requests: the request log names each request's sender, when it executed and whether it reached the card", async () => {
+    const before = Date.now();
+    const pi = await charge();
+    await raw(emulator.url, { path: "/v1/nothing-here", headers: { Authorization: "Bearer sk_test_other" } });
+    const res = await admin("GET", "requests");
+    const log = res.body as { entries: RequestEntry[]; dropped: number };
+    expect(log.dropped).toBe(0);
+    expect(log.entries).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        route: "POST /v1/payment_intents",
+        apiKey: "sk_test_emulator_contract",
+        paymentIntent: pi.id,
+        outcome: 200,
+        executed: true,
+        cardAttempt: true,
+        heldMs: 0,
+      }),
+      expect.objectContaining({
+        seq: 2,
+        apiKey: "sk_test_other",
+        outcome: 404,
+        executed: false,
+        cardAttempt: false,
+      }),
+    ]);
+    expect(log.entries[0]!.at).toBeGreaterThanOrEqual(before);
+    expect(log.entries[0]!.clock).toBeGreaterThan(0);
+    expect(((await admin("GET", "requests?after=1")).body as typeof log).entries.map((e) => e.seq)).toEqual([
+      2,
+    ]);
+    expect((await admin("GET", "requests?after=x")).status).toBe(400);
+    // A state refusal is executed but attempts nothing; a replay does not execute.
+    await rejection(stripe.paymentIntents.confirm(pi.id, {}, { idempotencyKey: "k-again" }));
+    await rejection(stripe.paymentIntents.confirm(pi.id, {}, { idempotencyKey: "k-again" }));
+    const confirms = emulator.requestLog(2).entries;
+    expect(confirms.map((e) => [e.outcome, e.executed, e.cardAttempt, e.replayed])).toEqual([
+      [400, true, false, false],
+      [400, false, false, true],
+    ]);
+  });
+
   it("answers unknown admin paths and bad JSON without falling over", async () => {
     expect((await admin("GET", "nope")).status).toBe(404);
     const bad = await raw(emulator.url, { method: "POST", path: "/__emulator/faults", body: "{not json" });
@@ -169,6 +248,24 @@ describe("Stripe-shaped answers to bad requests", () => {
       expect(res.status).toBe(401);
       expect(errorOf(res).type).toBe("invalid_request_error");
       expect(res.headers["request-id"]).toMatch(/^req_/);
+    }
+  });
+
+  it("with singleAccount, every test key shares one account's idempotency keys, and the log tells the keys apart", async () => {
+    const shared = await startStripeEmulator({ singleAccount: true });
+    try {
+      const a = emulatorClient(shared, { apiKey: "sk_test_sender_a" });
+      const b = emulatorClient(shared, { apiKey: "sk_test_sender_b" });
+      const first = await a.customers.create({}, { idempotencyKey: "k-shared" });
+      const second = await b.customers.create({}, { idempotencyKey: "k-shared" });
+      expect(second.id).toBe(first.id);
+      expect(second.lastResponse.headers["idempotent-replayed"]).toBe("true");
+      expect(shared.requestLog().entries.map((e) => [e.apiKey, e.executed])).toEqual([
+        ["sk_test_sender_a", true],
+        ["sk_test_sender_b", false],
+      ]);
+    } finally {
+      await shared.stop();
     }
   });
 

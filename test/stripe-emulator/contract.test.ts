@@ -1,5 +1,5 @@
 /**
- * The contract suite: every behaviour in /work/shared/stripe-semantics.md, checked over HTTP with the
+ * The contract suite: the behaviours in docs/stripe-emulator.md#what-it-models, checked over HTTP with the
  * official SDK. It runs against the emulator by default and, unchanged, against Stripe's test mode when
  * STRIPE_SECRET_KEY holds a test key (`STRIPE_SECRET_KEY=sk_test_... npx vitest run
  * test/stripe-emulator/contract.test.ts`). Whatever fails there is a difference of the emulator's.

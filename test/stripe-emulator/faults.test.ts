@@ -1,11 +1,13 @@
 /**
  * Each fault mode does what the FaultPlan says, checked over HTTP: latency, the token bucket, random and
  * injected 429s and 500s (saved and replayed like Stripe's), timeouts and dropped connections that
- * committed first, the `paths` filter, and the seeded PRNG's determinism.
+ * committed first, the `paths` filter, the seeded PRNG's determinism, and a paused process's requests
+ * (held, or retried by the SDK) arriving after their idempotency keys expired.
  */
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
+import { waitFor } from "../support/pause";
 import { AUTH, errorOf, raw } from "./support/http";
 import { emulatorClient, rejection } from "./support/target";
 
@@ -245,5 +247,161 @@ describe("no response", () => {
     expect((await rejection(stripe.customers.create({}))).statusCode).toBe(500);
     await expect(stripe.customers.create({})).resolves.toMatchObject({ object: "customer" });
     expect(emulator.snapshot().pendingInjections).toBe(0);
+  });
+});
+
+/**
+ * What a billing contender paused by SIGSTOP looks like from Stripe's side, once a standby has taken over
+ * and settled the period and a day has gone by. Both protect the chaos suite's "attempts fenced" and
+ * "no stray PaymentIntents" invariants: if the emulator did not run these late requests as new ones, the
+ * checker could never see a superseded leader try a card again or leave a second PaymentIntent behind.
+ */
+describe("a paused process's requests, after its idempotency keys expired", () => {
+  const HOUR = 3_600_000;
+  const ZOMBIE = "sk_test_zombie";
+  const STANDBY = "sk_test_standby";
+  const CONFIRM = "^/v1/payment_intents/[^/]+/confirm$";
+  let own: StripeEmulator;
+
+  beforeAll(async () => {
+    // One account, two senders: idempotency keys are shared as between two processes of one job.
+    own = await startStripeEmulator({ seed: 5, singleAccount: true, freezeClock: true });
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
+  beforeEach(() => own.reset());
+
+  const client = (apiKey: string, o: { timeoutMs?: number; maxNetworkRetries?: number } = {}) =>
+    emulatorClient(own, { apiKey, ...o });
+  /** The period's PaymentIntent, created unconfirmed by the standby, on a card that declines. */
+  const unconfirmed = async () => {
+    const pi = await client(STANDBY).paymentIntents.create(
+      { ...params, payment_method: "pm_card_visa_chargeDeclined", confirm: false, off_session: undefined },
+      { idempotencyKey: "k-create" },
+    );
+    const confirmParams = { off_session: true, payment_method: pi.payment_method as string };
+    return {
+      pi,
+      confirm: (apiKey: string, o = {}) =>
+        client(apiKey, o).paymentIntents.confirm(pi.id, confirmParams, { idempotencyKey: "k-confirm" }),
+    };
+  };
+  const executedConfirms = () =>
+    own
+      .requestLog()
+      .entries.filter((e) => e.route === "POST /v1/payment_intents/:id/confirm" && e.executed)
+      .map((e) => ({ apiKey: e.apiKey, cardAttempt: e.cardAttempt, outcome: e.outcome, held: e.heldMs > 0 }));
+
+  it("(a) a confirm held in the paused process runs as a new card attempt once the clock passes its release point", async () => {
+    const { pi, confirm } = await unconfirmed();
+    own.injectNext({ kind: "hold", path: CONFIRM, apiKey: ZOMBIE, releaseAfterMs: 24 * HOUR + 60_000 });
+    const late = rejection(confirm(ZOMBIE, { timeoutMs: 200 }));
+    await waitFor(() => own.heldRequests().length === 1, 5_000, "the zombie's confirm to be held");
+    expect(own.heldRequests()[0]).toMatchObject({
+      apiKey: ZOMBIE,
+      path: `/v1/payment_intents/${pi.id}/confirm`,
+      idempotencyKey: "k-confirm",
+      paymentIntent: pi.id,
+      releaseAt: own.now() + 24 * HOUR + 60_000,
+    });
+    // The zombie's client gives up; nothing was executed or claimed, so the standby's confirm runs.
+    expect(await late).toBeInstanceOf(Stripe.errors.StripeConnectionError);
+    expect(await rejection(confirm(STANDBY))).toBeInstanceOf(Stripe.errors.StripeCardError);
+
+    own.advanceClock(24 * HOUR);
+    expect(own.heldRequests()).toHaveLength(1);
+    own.advanceClock(HOUR);
+    expect(own.heldRequests()).toHaveLength(0);
+    await waitFor(() => executedConfirms().length === 2, 5_000, "the released confirm to execute");
+    expect(executedConfirms()).toEqual([
+      { apiKey: STANDBY, cardAttempt: true, outcome: 402, held: false },
+      { apiKey: ZOMBIE, cardAttempt: true, outcome: 402, held: true },
+    ]);
+    expect(own.snapshot().paymentIntents[0]!.confirmations).toBe(2);
+    expect(own.snapshot().charges.filter((c) => c.status === "failed")).toHaveLength(2);
+  });
+
+  it("(a) released while its key is still saved, the held confirm is only a replay", async () => {
+    const { confirm } = await unconfirmed();
+    own.injectNext({ kind: "hold", path: CONFIRM, apiKey: ZOMBIE });
+    const late = confirm(ZOMBIE).catch((e: unknown) => e);
+    await waitFor(() => own.heldRequests().length === 1, 5_000, "the zombie's confirm to be held");
+    await rejection(confirm(STANDBY));
+    own.advanceClock(23 * HOUR);
+    expect(own.heldRequests()).toHaveLength(1); // no release point: only by hand
+    expect(own.releaseHeld({ apiKey: ZOMBIE })).toBe(1);
+    const answer = (await late) as Stripe.errors.StripeCardError;
+    expect(answer.headers?.["idempotent-replayed"]).toBe("true");
+    expect(executedConfirms()).toEqual([{ apiKey: STANDBY, cardAttempt: true, outcome: 402, held: false }]);
+    expect(own.snapshot().paymentIntents[0]!.confirmations).toBe(1);
+  });
+
+  it("(a) a held create released after the window makes a second PaymentIntent for the period", async () => {
+    own.injectNext({
+      kind: "hold",
+      path: "^/v1/payment_intents$",
+      apiKey: ZOMBIE,
+      releaseAfterMs: 25 * HOUR,
+    });
+    const createParams = { ...params, confirm: false, off_session: undefined, metadata: { period: "p1" } };
+    const late = client(ZOMBIE).paymentIntents.create(createParams, { idempotencyKey: "k-create" });
+    await waitFor(() => own.heldRequests().length === 1, 5_000, "the zombie's create to be held");
+    expect(own.heldRequests()[0]).toMatchObject({ paymentIntent: null, metadata: { period: "p1" } });
+    const first = await client(STANDBY).paymentIntents.create(createParams, { idempotencyKey: "k-create" });
+    own.advanceClock(25 * HOUR);
+    const second = await late;
+    expect(second.id).not.toBe(first.id);
+    expect(second.lastResponse.headers["idempotent-replayed"]).toBeUndefined();
+    expect(own.snapshot().paymentIntents.map((p) => [p.metadata.period, p.status])).toEqual([
+      ["p1", "requires_confirmation"],
+      ["p1", "requires_confirmation"],
+    ]);
+    const creates = own.requestLog().entries.filter((e) => e.route === "POST /v1/payment_intents");
+    expect(creates.map((e) => [e.apiKey, e.paymentIntent])).toEqual([
+      [STANDBY, first.id],
+      [ZOMBIE, second.id],
+    ]);
+  });
+
+  it("a hold aimed at one sender lets the others through, and can be canceled before it strikes", async () => {
+    own.injectNext({ kind: "hold", apiKey: ZOMBIE, count: 2 });
+    await expect(client(STANDBY).customers.create({})).resolves.toMatchObject({ object: "customer" });
+    expect(own.heldRequests()).toHaveLength(0);
+    expect(own.cancelInjected(ZOMBIE)).toBe(2);
+    await expect(client(ZOMBIE).customers.create({})).resolves.toMatchObject({ object: "customer" });
+  });
+
+  it("(b) the SDK's own retry after the process slept past the key's window is a new card attempt", async () => {
+    const { confirm } = await unconfirmed();
+    // The answer never comes while the process sleeps; on waking, its timer fires and the SDK retries.
+    own.injectNext({ kind: "timeout", path: CONFIRM, apiKey: ZOMBIE });
+    const pending = rejection(confirm(ZOMBIE, { timeoutMs: 300, maxNetworkRetries: 1 }));
+    await waitFor(() => executedConfirms().length === 1, 5_000, "the first confirm to execute");
+    own.advanceClock(25 * HOUR);
+    expect(await pending).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(executedConfirms()).toEqual([
+      { apiKey: ZOMBIE, cardAttempt: true, outcome: "timeout", held: false },
+      { apiKey: ZOMBIE, cardAttempt: true, outcome: 402, held: false },
+    ]);
+    expect(own.snapshot().paymentIntents[0]!.confirmations).toBe(2);
+  });
+
+  it("(b) a dropped answer, then the same request with the same key after the window: executed again, not replayed", async () => {
+    const { pi } = await unconfirmed();
+    const send = () =>
+      raw(own.url, {
+        method: "POST",
+        path: `/v1/payment_intents/${pi.id}/confirm`,
+        headers: { Authorization: `Bearer ${ZOMBIE}`, "Idempotency-Key": "k-confirm" },
+        body: `off_session=true&payment_method=${pi.payment_method as string}`,
+      });
+    own.injectNext({ kind: "drop-after-charge", path: CONFIRM, apiKey: ZOMBIE });
+    await expect(send()).rejects.toMatchObject({ code: "ECONNRESET" });
+    own.advanceClock(24 * HOUR);
+    const retried = await send();
+    expect(retried.status).toBe(402);
+    expect(retried.headers["idempotent-replayed"]).toBeUndefined();
+    expect(executedConfirms().map((e) => e.outcome)).toEqual(["dropped", 402]);
   });
 });
