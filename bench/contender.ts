@@ -37,6 +37,12 @@ export interface ContenderOptions {
   readonly deadline: () => number;
   /** Which shard to try first (defaults to a random one, as in the Lambda). */
   readonly firstShard?: number;
+  /**
+   * Called as a leader's sweep (functions/core/billing-run/sweeps.ts) sends anything: before each of its
+   * scans of the subscriptions and each list of the job's PaymentIntents, which nothing else sends. A
+   * leader sweeps once its shard has nothing left due, after its renewals have finished.
+   */
+  readonly onSweep?: () => void;
 }
 
 export interface TimedEvent {
@@ -100,6 +106,22 @@ function mortal<T extends object>(target: T, dead: () => boolean): T {
   });
 }
 
+/** `target` with `before()` called ahead of each call of its method `name`. */
+function tap<T extends object>(target: T, name: keyof T & string, before: () => void): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value: unknown = Reflect.get(object, property, receiver);
+      if (typeof value !== "function") return value;
+      const method = (value as (...a: unknown[]) => unknown).bind(object);
+      if (property !== name) return method;
+      return (...args: unknown[]) => {
+        before();
+        return method(...args);
+      };
+    },
+  });
+}
+
 function mortalClock(base: Clock, dead: () => boolean): Clock {
   return {
     now: () => base.now(),
@@ -122,7 +144,11 @@ export function startContender(
   const clock = mortalClock(systemClock, dead);
   const config = benchConfig(tables, emulatorUrl, options);
   const job = createBillingJob(config, clock);
-  const gateway = mortal(createGateway(config, BENCH_API_KEY, clock), dead);
+  const onSweep = options.onSweep ?? (() => undefined);
+  const gateway = mortal(
+    tap(createGateway(config, BENCH_API_KEY, clock), "listJobPaymentIntents", onSweep),
+    dead,
+  );
   const events: TimedEvent[] = [];
   const owner = `bench-${randomUUID().slice(0, 8)}`;
   const plain = leaderDeps(
@@ -134,7 +160,7 @@ export function startContender(
   const deps = {
     ...plain,
     lease: mortal(plain.lease, dead),
-    source: mortal(plain.source, dead),
+    source: mortal(tap(plain.source, "scanSubscriptions", onSweep), dead),
     ledger: mortal(plain.ledger, dead),
   };
   const order = defaultShardOrder(config.run.shardCount, options.firstShard);

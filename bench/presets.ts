@@ -5,6 +5,7 @@
 import { DEFAULT_LEASE_TIMINGS, type LeaseTimings } from "../functions/core/lease/lease-timings";
 import { DEFAULT_RUN_SETTINGS } from "../functions/core/billing-run/run-config";
 import { DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND } from "../functions/handler/config";
+import type { AttemptsOptions } from "./scenarios/attempts";
 
 export interface Preset {
   readonly name: "full" | "quick" | "tiny";
@@ -46,6 +47,8 @@ export interface Preset {
     /** How long DynamoDB Local is saturated to measure its ceiling (bench/dynamo-ceiling.ts). */
     ceilingMs: number;
   };
+  /** Scenario 7 (bench/scenarios/attempts.ts): requests per charge, per decline, per retry. */
+  readonly attempts: AttemptsOptions;
 }
 
 const provider = { latencyMs: 300, requestsPerSecond: 100 };
@@ -54,6 +57,15 @@ const provider = { latencyMs: 300, requestsPerSecond: 100 };
 // three fenced writes, each waiting for the group commit in flight on DynamoDB Local (hundreds of ms here),
 // so 2-4 s: 47.5 × 4 ≈ 190 renewals in flight. The pool allows 192; the limiter keeps the rate.
 const designedConcurrency = 192;
+
+/** Books of card attempts: a fifth of the cards refuse the first attempt; half of those customers save a new card. */
+const attempts = (subscriptions: number): AttemptsOptions => ({
+  subscriptions,
+  declineShare: 0.15,
+  authenticationShare: 0.05,
+  newCardShare: 0.5,
+  concurrency: DEFAULT_RUN_SETTINGS.concurrency,
+});
 
 export const PRESETS: Record<Preset["name"], Preset> = {
   full: {
@@ -91,6 +103,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       durationMs: 8000,
       ceilingMs: 5000,
     },
+    attempts: attempts(1000),
   },
   quick: {
     name: "quick",
@@ -126,6 +139,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       durationMs: 1500,
       ceilingMs: 2000,
     },
+    attempts: attempts(400),
   },
   tiny: {
     name: "tiny",
@@ -155,5 +169,6 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       durationMs: 2000,
       ceilingMs: 500,
     },
+    attempts: attempts(120),
   },
 };

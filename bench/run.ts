@@ -1,6 +1,6 @@
 /**
- * One benchmark run: starts DynamoDB Local and the Stripe emulator, runs the six scenarios one after the
- * other (so their figures are measured side by side on the same machine, in the same minutes), and
+ * One benchmark run: starts DynamoDB Local and the Stripe emulator, runs the seven scenarios one after
+ * the other (so their figures are measured side by side on the same machine, in the same minutes), and
  * returns the results with each figure beside its target.
  */
 import { availableParallelism, cpus, loadavg } from "node:os";
@@ -14,6 +14,7 @@ import { runThroughput, type ThroughputResult } from "./scenarios/throughput";
 import { runFailover, type FailoverResult } from "./scenarios/failover";
 import { runLeaseLatency, type LeaseLatencyRow } from "./scenarios/lease-latency";
 import { runShards, type ShardRow } from "./scenarios/shards";
+import { runAttempts, type AttemptsResult } from "./scenarios/attempts";
 import { round } from "./stats";
 
 export interface Figure {
@@ -21,7 +22,7 @@ export interface Figure {
   readonly figure: string;
   readonly value: number;
   readonly unit: string;
-  /** e.g. "≥ 0.9"; "—" where the brief sets none. */
+  /** e.g. "≥ 0.9"; "—" where the issue sets none. */
   readonly target: string;
   /** null where there is no target. */
   readonly met: boolean | null;
@@ -77,6 +78,8 @@ export interface BenchResults {
   /** DynamoDB Local saturated, measured just before scenario 6 (bench/dynamo-ceiling.ts). */
   readonly dynamoCeiling: DynamoCeiling;
   readonly shards: ShardRow[];
+  /** Provider requests per charge, per decline and per retry, from the emulator's request log. */
+  readonly attempts: AttemptsResult;
   readonly notes: string[];
 }
 
@@ -102,7 +105,7 @@ export async function runBench(
     const warm = await warmUp(env, emulator, preset.warmUp);
     log(`    ${warm.charges} charges in ${(warm.ms / 1000).toFixed(1)} s`);
     log(
-      `1/6 designed: concurrency ${preset.designed.concurrency}, client limit ${preset.clientRequestsPerSecond}/s, provider ${preset.provider.requestsPerSecond}/s at ${preset.provider.latencyMs} ms`,
+      `1/7 designed: concurrency ${preset.designed.concurrency}, client limit ${preset.clientRequestsPerSecond}/s, provider ${preset.provider.requestsPerSecond}/s at ${preset.provider.latencyMs} ms`,
     );
     const designed = await runThroughput(env, emulator, {
       label: "designed",
@@ -114,7 +117,7 @@ export async function runBench(
       `    ${designed.requestsPerSecond.toFixed(1)} requests/s, ${designed.chargesPerSecond.toFixed(1)} charges/s`,
     );
 
-    log("2/6 naive: one leader, one renewal at a time");
+    log("2/7 naive: one leader, one renewal at a time");
     const naive = await runThroughput(env, emulator, {
       label: "naive",
       ...preset.naive,
@@ -128,20 +131,20 @@ export async function runBench(
     );
 
     log(
-      `3/6 failover: ${preset.failover.repetitions} leader deaths, lease ${preset.failover.lease.leaseDurationMs} ms`,
+      `3/7 failover: ${preset.failover.repetitions} leader deaths, lease ${preset.failover.lease.leaseDurationMs} ms`,
     );
     const failover = await runFailover(env, emulator, { ...preset.failover, seed: 42 });
     log(
       `    death to first charge: median ${failover.medianMs.toFixed(0)} ms, max ${failover.maxMs.toFixed(0)} ms`,
     );
 
-    log("4/6 capacity per charge (from the designed and the naive run)");
+    log("4/7 capacity per charge (from the designed and the naive run)");
     const capacity = capacityOf(designed, naive);
 
-    log("5/6 lease acquisition latency");
+    log("5/7 lease acquisition latency");
     const leaseLatency = await runLeaseLatency(env, { rounds: preset.leaseRounds });
 
-    log(`6/6 shards ${preset.shards.shardCounts.join(", ")} (one child process per contender)`);
+    log(`6/7 shards ${preset.shards.shardCounts.join(", ")} (one child process per contender)`);
     const dynamoCeiling = await measureDynamoCeiling(env, preset.shards.ceilingMs);
     log(
       `    DynamoDB Local saturated: ${dynamoCeiling.itemOperationsPerSecond.toFixed(0)} item operations/s (JVM ${dynamoCeiling.jvmCores?.toFixed(2) ?? "?"} cores)`,
@@ -154,6 +157,12 @@ export async function runBench(
     );
     for (const row of shards)
       log(`    ${row.shards} shard(s): ${row.chargesPerSecond.toFixed(0)} charges/s; ${row.bottleneck}`);
+
+    const a = preset.attempts;
+    log(
+      `7/7 card attempts: books of ${a.subscriptions}, all cards succeed / ${a.declineShare * 100}% decline and ${a.authenticationShare * 100}% need authentication, then the dunning retry (requests from the emulator's log)`,
+    );
+    const attempts = await runAttempts(env, a, log);
 
     const chargesRatio = designed.chargesPerSecond / naive.chargesPerSecond;
     const results: BenchResults = {
@@ -176,6 +185,7 @@ export async function runBench(
       leaseLatency,
       dynamoCeiling,
       shards,
+      attempts,
       notes: notes(designed, naive, capacity, shards),
     };
     const busiest = Math.max(results.machine.loadAverage.atStart, results.machine.loadAverage.atEnd);
@@ -444,7 +454,79 @@ function figures(r: BenchResults): Figure[] {
       );
     }
   }
+  out.push(...attemptFigures(r.attempts, f));
   return out;
+}
+
+function attemptFigures(
+  a: AttemptsResult,
+  f: (id: string, figure: string, value: number, unit: string) => Figure,
+): Figure[] {
+  const floor = a.floor;
+  const pct = (share: number) => `${round(share * 100, 1)}%`;
+  const b = a.options;
+  const withRatio = (id: string, figure: string, value: number) => [
+    f(id, figure, value, "req"),
+    f(`${id}.ratio`, `  ÷ the floor of ${floor} requests per charge`, value / floor, "×"),
+  ];
+  return [
+    ...withRatio(
+      "attempts.perCharge",
+      "attempts (a), every card succeeds: provider requests per charge, the sweep included",
+      a.perSuccessfulCharge.all,
+    ),
+    f(
+      "attempts.perCharge.own",
+      "attempts (a): the charge's own PaymentIntent (create + confirm)",
+      a.perSuccessfulCharge.own,
+      "req",
+    ),
+    f(
+      "attempts.sweepPerCharge",
+      "attempts (a): the sweep's requests per charge (one list per 100 PaymentIntents)",
+      a.perSuccessfulCharge.sweep,
+      "req",
+    ),
+    ...withRatio(
+      "attempts.perDecline",
+      "attempts (b): requests per first-attempt decline (create + confirm + cancel)",
+      a.perDecline,
+    ),
+    f(
+      "attempts.perAuthenticationRequired",
+      "attempts (b): per authentication-required (create + confirm + cancel)",
+      a.perAuthenticationRequired,
+      "req",
+    ),
+    ...withRatio(
+      "attempts.mixed.perCharge",
+      `attempts (b), ${pct(b.declineShare)} decline, ${pct(b.authenticationShare)} need authentication: requests per successful charge`,
+      a.mixedPerSuccessfulCharge,
+    ),
+    ...withRatio(
+      "attempts.perRetry",
+      "attempts (c), dunning retry: requests per retry (look-up + create + confirm [+ cancel])",
+      a.perRetry.all,
+    ),
+    f(
+      "attempts.perRetry.succeeded",
+      "attempts (c): per retry that succeeds (new card)",
+      a.perRetry.succeeded,
+      "req",
+    ),
+    f(
+      "attempts.perRetry.declinedAgain",
+      "attempts (c): per retry declined again",
+      a.perRetry.declinedAgain,
+      "req",
+    ),
+    f(
+      "attempts.sweepPerRetry",
+      "attempts (c): the sweep's requests per retry (re-lists (b)'s, its 1-hour overlap)",
+      a.perRetry.sweepPerRetry,
+      "req",
+    ),
+  ];
 }
 
 function notes(

@@ -30,6 +30,7 @@ export interface DoneMessage {
   readonly chargeTimes: number[];
   readonly otherOutcomes: number;
   readonly shardsLed: number[];
+  /** Its shard had nothing left due before the deadline (it swept, or released complete): seed more. */
   readonly completeBeforeDeadline: boolean;
   /** DynamoDB items this contender's requests touched within the window (bench/item-operations.ts). */
   readonly itemOperationsInWindow: number;
@@ -53,16 +54,24 @@ async function run(message: RunMessage): Promise<DoneMessage> {
     },
     deadline: () => message.deadline,
     firstShard: message.index % message.shardCount,
+    // Its shard has nothing left due: what the leader does from here (the sweep) is not billing.
+    onSweep: () => (outOfWork ??= { at: Date.now(), items: items.snapshot() }),
   });
+  let outOfWork: { at: number; items: ReturnType<ItemOperationCounter["snapshot"]> } | undefined;
   const items = new ItemOperationCounter().attach(contender.job.doc);
   let failure: string | undefined;
   contender.report.catch((error: unknown) => (failure = String(error)));
   await sleepUntil(message.windowStart);
   const atWindowStart = items.snapshot();
   await sleepUntil(message.deadline);
-  const itemOperationsInWindow = items.total - atWindowStart.total;
-  const dynamoRequestsInWindow = items.requests - atWindowStart.requests;
-  const dynamoRequestMsInWindow = items.requestMs - atWindowStart.requestMs;
+  // Billing only: up to the deadline, or to the start of the sweep if the leader ran out of work first
+  // (its scan of every subscription and list of the job's PaymentIntents would count as the charges').
+  const swept = outOfWork !== undefined && outOfWork.at < message.deadline ? outOfWork : undefined;
+  const atEnd =
+    swept === undefined ? items.snapshot() : swept.at < message.windowStart ? atWindowStart : swept.items;
+  const itemOperationsInWindow = atEnd.total - atWindowStart.total;
+  const dynamoRequestsInWindow = atEnd.requests - atWindowStart.requests;
+  const dynamoRequestMsInWindow = atEnd.requestMs - atWindowStart.requestMs;
   // Counted up to the deadline; then the contender is abandoned rather than left to finish its renewals
   // in flight (its tables are thrown away), so the next configuration starts on an idle machine.
   contender.kill();
@@ -75,9 +84,9 @@ async function run(message: RunMessage): Promise<DoneMessage> {
     chargeTimes: succeeded.map((e) => e.at),
     otherOutcomes: charges.length - succeeded.length,
     shardsLed: before.flatMap((e) => (e.event.type === "lease-acquired" ? [e.event.shard] : [])),
-    completeBeforeDeadline: before.some(
-      (e) => e.event.type === "lease-released" && e.event.outcome === "complete",
-    ),
+    completeBeforeDeadline:
+      swept !== undefined ||
+      before.some((e) => e.event.type === "lease-released" && e.event.outcome === "complete"),
     itemOperationsInWindow,
     dynamoRequestsInWindow,
     dynamoRequestMsInWindow,

@@ -2,6 +2,11 @@
  * Smoke test of `npm run bench`: the real command line with the tiny preset (every scenario, its own
  * DynamoDB Local and emulator, numbers too small to mean anything). Checks the shape of results.json,
  * that every figure is a positive number, and that the charts are written. No timing is asserted.
+ *
+ * Request counts are asserted exactly where the protocol makes them exact (scenario 7, card attempts,
+ * counted from the emulator's request log): a successful charge is a create and a confirm, a decline a
+ * create, a confirm and a cancel, a dunning retry a new PaymentIntent (no look-up), and the sweep one
+ * list per 100 of the account's PaymentIntents.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -9,6 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import type { BenchResults } from "../../bench/run";
+import { PRESETS } from "../../bench/presets";
+import type { RunCounts } from "../../bench/scenarios/attempts";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +61,18 @@ it("runs every scenario and writes results.json and the charts", { timeout: 300_
     "shards.jobCpuMsPerCharge",
     "dynamo.ceiling",
     "shards.dynamoRequestMs",
+    "attempts.perCharge",
+    "attempts.perCharge.ratio",
+    "attempts.perCharge.own",
+    "attempts.sweepPerCharge",
+    "attempts.perDecline",
+    "attempts.perDecline.ratio",
+    "attempts.perAuthenticationRequired",
+    "attempts.mixed.perCharge",
+    "attempts.perRetry",
+    "attempts.perRetry.succeeded",
+    "attempts.perRetry.declinedAgain",
+    "attempts.sweepPerRetry",
   ]) {
     expect(ids).toContain(id);
   }
@@ -84,9 +103,123 @@ it("runs every scenario and writes results.json and the charts", { timeout: 300_
   expect(results.notes.filter((n) => n.startsWith("shards: bottleneck at"))).toHaveLength(2);
   expect(results.capacity.minimum).toEqual({ read: 2, write: 14 });
 
+  checkAttempts(results);
+
   for (const chart of ["throughput-over-time.svg", "shards.svg"]) {
     expect(readFileSync(join(dir, chart), "utf8")).toMatch(
       /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/,
     );
   }
 });
+
+/** Scenario 7's request counts, exactly: every kind of request, per PaymentIntent and per run. */
+function checkAttempts(results: BenchResults): void {
+  const a = results.attempts;
+  const n = PRESETS.tiny.attempts.subscriptions;
+  expect(a.options).toEqual(PRESETS.tiny.attempts);
+  const { declines, needsAuthentication, newCard, succeeds } = a.seeded.declines;
+  expect(declines).toBeGreaterThan(0);
+  expect(needsAuthentication).toBeGreaterThan(0);
+  expect(newCard).toBeGreaterThan(0);
+  expect(newCard).toBeLessThan(declines);
+  expect(succeeds + declines + needsAuthentication).toBe(n);
+  // One list request per 100 PaymentIntents (a last page of exactly 100 says there is no more).
+  const pages = (paymentIntents: number) => Math.max(1, Math.ceil(paymentIntents / 100));
+  const show = (run: RunCounts) => JSON.stringify(run);
+  const clean = (run: RunCounts) => {
+    expect(run.invocations, show(run)).toBe(1);
+    expect(run.replayed, show(run)).toBe(0);
+    expect(run.rateLimited, show(run)).toBe(0);
+    expect(run.unexpectedStatus, show(run)).toBe(0);
+    expect(run.requests.retrieve, show(run)).toBe(0);
+    expect(run.requests.other, show(run)).toBe(0);
+    expect(run.sweep.runs, show(run)).toBe(1);
+    expect(run.sweep.strayPaymentIntentsCanceled, show(run)).toBe(0);
+    expect(run.requests.sweepCancel, show(run)).toBe(0);
+    expect(run.byClass.other.paymentIntents, show(run)).toBe(0);
+  };
+  const none = { paymentIntents: 0, requests: 0, shapes: {} };
+
+  // (a) Every card succeeds: exactly create + confirm per charge, and the sweep's lists.
+  const ok = a.runs.success;
+  clean(ok);
+  expect(ok.outcomes).toEqual({ succeeded: n });
+  expect(ok.byClass.charge).toEqual({ paymentIntents: n, requests: 2 * n, shapes: { "create+confirm": n } });
+  expect(ok.requests).toEqual({
+    create: n,
+    confirm: n,
+    cancel: 0,
+    retrieve: 0,
+    lookUp: 0,
+    sweepList: pages(n),
+    sweepCancel: 0,
+    other: 0,
+    total: 2 * n + pages(n),
+  });
+  expect(a.perSuccessfulCharge.own).toBe(2);
+  expect(a.perSuccessfulCharge.all).toBe((2 * n + pages(n)) / n);
+
+  // (b) First attempts, some refused: a refused one is create + confirm + cancel.
+  const first = a.runs.declines;
+  clean(first);
+  expect(first.outcomes).toEqual({
+    succeeded: succeeds,
+    declined: declines,
+    needs_customer_action: needsAuthentication,
+  });
+  expect(first.byClass.charge.shapes).toEqual({ "create+confirm": succeeds });
+  expect(first.byClass.decline).toEqual({
+    paymentIntents: declines,
+    requests: 3 * declines,
+    shapes: { "create+confirm+cancel": declines },
+  });
+  expect(first.byClass.authentication).toEqual({
+    paymentIntents: needsAuthentication,
+    requests: 3 * needsAuthentication,
+    shapes: { "create+confirm+cancel": needsAuthentication },
+  });
+  expect(first.requests).toMatchObject({
+    create: n,
+    confirm: n,
+    cancel: declines + needsAuthentication,
+    lookUp: 0,
+    sweepList: pages(n),
+    total: 2 * n + declines + needsAuthentication + pages(n),
+  });
+  expect(a.perDecline).toBe(3);
+  expect(a.perAuthenticationRequired).toBe(3);
+
+  // (c) The dunning retry: a new PaymentIntent at once (canceled if declined again), no look-up;
+  // the sweep lists (b)'s PaymentIntents again (its overlap) and the retries'.
+  const retry = a.runs.retry;
+  clean(retry);
+  const again = declines - newCard;
+  expect(retry.outcomes).toEqual({ succeeded: newCard, declined: again });
+  expect(retry.byClass.charge).toEqual(none);
+  expect(retry.byClass.decline).toEqual(none);
+  expect(retry.byClass["retry-succeeded"]).toEqual({
+    paymentIntents: newCard,
+    requests: 2 * newCard,
+    shapes: { "create+confirm": newCard },
+  });
+  expect(retry.byClass["retry-declined"]).toEqual({
+    paymentIntents: again,
+    requests: 3 * again,
+    shapes: { "create+confirm+cancel": again },
+  });
+  expect(retry.sweep.paymentIntentsInAccount).toBe(n + declines);
+  expect(retry.requests).toEqual({
+    create: declines,
+    confirm: declines,
+    cancel: again,
+    retrieve: 0,
+    lookUp: 0,
+    sweepList: pages(n + declines),
+    sweepCancel: 0,
+    other: 0,
+    total: 2 * declines + again + pages(n + declines),
+  });
+  expect(a.perRetry.lookUpsPerRetry).toBe(0);
+  expect(a.perRetry.succeeded).toBe(2);
+  expect(a.perRetry.declinedAgain).toBe(3);
+}
