@@ -49,6 +49,7 @@ export async function handler(event: unknown, context: Context): Promise<unknown
 
   if (request.dryRun) {
     const report = await dryRun(job.store, job.store, shards, request.asOf, {
+      ...(!request.shards && { billableShards: billable }),
       ...(request.subscriptionIds && { subscriptionIds: request.subscriptionIds }),
       maxPeriods: config.run.maxPeriodsPerSubscription,
     });

@@ -16,7 +16,16 @@ import { startContender, testConfig, TEST_API_KEY } from "../support/billing";
 
 const DAY = 86_400_000;
 
-type Kind = "due" | "behind" | "future" | "early" | "bad-amount" | "shouting" | "canceled" | "wrong-index";
+type Kind =
+  | "due"
+  | "behind"
+  | "future"
+  | "early"
+  | "bad-amount"
+  | "shouting"
+  | "canceled"
+  | "wrong-index"
+  | "future-broken";
 const KINDS: readonly Kind[] = [
   "due",
   "behind",
@@ -41,7 +50,9 @@ afterAll(async () => {
 
 /** A record of `kind` whose period began `daysAgo` days ago (negative: starts in the future). */
 function record(id: string, kind: Kind, daysAgo: number, now: number): SubscriptionSeed | InvalidSeed {
-  const start = new Date(now - (kind === "future" || kind === "early" ? -daysAgo : daysAgo) * DAY);
+  const start = new Date(
+    now - (kind === "future" || kind === "early" || kind === "future-broken" ? -daysAgo : daysAgo) * DAY,
+  );
   const good: SubscriptionSeed = {
     subscriptionId: id,
     shard: 0,
@@ -72,6 +83,8 @@ function record(id: string, kind: Kind, daysAgo: number, now: number): Subscript
     shouting: { ...raw, status: "ACTIVE" },
     canceled: { ...raw, status: "canceled" },
     "wrong-index": { ...raw, shard: 1, dueShard: "shard-0" },
+    // Broken, and not due yet: no due index offers it today; only the sweep finds it.
+    "future-broken": { ...raw, amount: 12.5 },
   };
   return { subscriptionId: id, shard: 0, item: items[kind] };
 }
@@ -101,7 +114,12 @@ it("a dry run reports exactly what the real run at the same instant then charges
       const asOf = new Date(Math.max(now, Date.now())).toISOString();
 
       const job = createBillingJob(testConfig(tables, emulator.url));
-      const report = await dryRun(job.store, job.store, [0], asOf, { maxPeriods: 12, listLimit: 10_000 });
+      const report = await dryRun(job.store, job.store, [0], asOf, {
+        maxPeriods: 12,
+        listLimit: 10_000,
+        billableShards: [0],
+      });
+      // Earlier cases' records are settled or quarantined by now: only this case's are looked at.
       const mine = report.items.filter((item) => ids.includes(item.subscriptionId));
       const expectedCharges = mine.reduce((sum, item) => sum + item.periods, 0);
       const expectedQuarantine = mine.filter((i) => i.action === "quarantine").map((i) => i.subscriptionId);
@@ -124,8 +142,7 @@ it("a dry run reports exactly what the real run at the same instant then charges
         );
         if (read.Item?.status === "quarantined") quarantined.push(id);
       }
-      // The due index holds what the dry run sees; the sweep may quarantine more (records no index finds).
-      for (const id of expectedQuarantine) expect(quarantined).toContain(id);
+      expect(quarantined.sort()).toEqual([...new Set(expectedQuarantine)].sort());
     }),
     { numRuns: 12 },
   );

@@ -8,6 +8,7 @@ import { nextPeriodStart } from "../billing/calendar";
 import type { ChargeRecord } from "../billing/charge-state";
 import type { Subscription } from "../billing/subscription";
 import { classify } from "./due";
+import { SWEEP_PAGE_SIZE, unreachable } from "./sweeps";
 import { UnreadableRecordError, type ChargeLedger, type SubscriptionSource } from "./ports";
 
 export interface DryRunItem {
@@ -34,6 +35,11 @@ export interface DryRunReport {
 
 export interface DryRunOptions {
   readonly subscriptionIds?: readonly string[];
+  /**
+   * Every shard some run bills. When set (and no ids are named), the dry run also reads the whole
+   * table, as the reachability sweep does over several runs, and reports what it would quarantine.
+   */
+  readonly billableShards?: readonly number[];
   /** Periods billed per subscription in one run (RunSettings.maxPeriodsPerSubscription). */
   readonly maxPeriods: number;
   readonly listLimit?: number;
@@ -49,11 +55,13 @@ export async function dryRun(
   const counts: DryRunReport["counts"] = { charge: 0, resume: 0, quarantine: 0, "not-due": 0 };
   const items: DryRunItem[] = [];
   let periodsToCharge = 0;
+  const quarantined = new Set<string>();
   const listLimit = options.listLimit ?? 200;
   const consider = async (subscriptionId: string, shard: number) => {
     const item = await inspect(source, ledger, subscriptionId, shard, asOf, options.maxPeriods);
     counts[item.action] += 1;
     periodsToCharge += item.periods;
+    if (item.action === "quarantine") quarantined.add(item.subscriptionId);
     if (items.length < listLimit) items.push(item);
   };
   for (const shard of new Set(shards)) {
@@ -72,7 +80,43 @@ export async function dryRun(
       cursor = page.cursor;
     } while (cursor !== null);
   }
+  if (options.billableShards && !options.subscriptionIds) {
+    for (const item of await unreachableItems(source, options.billableShards)) {
+      if (quarantined.has(item.subscriptionId)) continue;
+      counts.quarantine += 1;
+      if (items.length < listLimit) items.push(item);
+    }
+  }
   return { asOf, counts, periodsToCharge, items: dedupeNotDue(items) };
+}
+
+/** What the reachability sweep would quarantine: records meant for billing that no run reaches. */
+async function unreachableItems(
+  source: SubscriptionSource,
+  billable: readonly number[],
+): Promise<DryRunItem[]> {
+  const found: DryRunItem[] = [];
+  const shards = new Set(billable);
+  let cursor: string | null = null;
+  do {
+    const page = await source.scanSubscriptions(cursor, SWEEP_PAGE_SIZE);
+    for (const raw of page.items) {
+      const problem = unreachable(raw, shards);
+      if (problem === null || typeof raw.subscriptionId !== "string") continue;
+      found.push({
+        subscriptionId: raw.subscriptionId,
+        shard: typeof raw.shard === "number" ? raw.shard : null,
+        action: "quarantine",
+        periodStart: null,
+        periods: 0,
+        amount: null,
+        currency: null,
+        note: `unreachable: ${problem.reason}`,
+      });
+    }
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return found;
 }
 
 /** A named subscription is looked at once per shard; only the shard that bills it says more than not-due. */
