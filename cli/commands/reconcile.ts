@@ -1,6 +1,6 @@
 /**
  * `ops reconcile --from ISO --to ISO`: the ledger's succeeded charges against Stripe's succeeded
- * PaymentIntents, one to one (DESIGN.md invariant 5), listing every mismatch both ways.
+ * PaymentIntents, one to one (docs/design.md#invariant-5), listing every mismatch both ways.
  *
  * What is compared:
  *   - the ledger: succeeded records settled in the window (settledAt, our clock). No index holds settled

@@ -257,7 +257,7 @@ export class Cluster {
     >;
   }
 
-  /** DESIGN.md's invariants, checked by dev/invariants.ts against the tables and the emulator's record. */
+  /** The invariants of docs/design.md, checked by dev/invariants.ts against the tables and the emulator. */
   async checkInvariants(asOf: string): Promise<InvariantReport> {
     return checkInvariants(this.infra.doc, this.infra.tables, await this.providerRecord(), asOf);
   }

@@ -1,7 +1,8 @@
 /**
  * The product's promise, end to end against DynamoDB Local and the Stripe emulator over HTTP:
  * 10 concurrent contenders over 500 due subscriptions charge each exactly once.
- * Invariants (DESIGN.md): 1 (one charge per period), 2 (nothing due dropped), 5 (ledger ⇄ provider).
+ * Invariants (docs/design.md#invariants): 1 (one charge per period), 2 (nothing due dropped),
+ * 5 (ledger ⇄ provider).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";

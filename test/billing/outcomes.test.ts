@@ -1,8 +1,8 @@
 /**
  * What each kind of subscription ends up as after a run: declines scheduled for retry and then past due,
  * cards that need authentication set aside without retry, bad records quarantined while the run goes on,
- * and missed periods caught up one charge per period. Invariant 2 (DESIGN.md): nothing due is silently
- * dropped.
+ * and missed periods caught up one charge per period. Invariant 2 (docs/design.md#invariant-2): nothing
+ * due is silently dropped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skewedClock, systemClock } from "../../functions/core/clock";

@@ -2,7 +2,7 @@
  * Stripe misbehaving: 429s, 500s (saved under the idempotency key, as Stripe does), timeouts and
  * connections dropped after the charge, at 10% each. The run and the runs after it finish every charge,
  * none doubled; charges left in doubt are resolved on the next attempt by looking the PaymentIntent up.
- * Invariants (DESIGN.md): 1, 2 and 5.
+ * Invariants (docs/design.md#invariants): 1, 2 and 5.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";

@@ -2,7 +2,8 @@
  * A leader frozen past its lease (a GC pause, SIGSTOP, a frozen Lambda environment with a request not yet
  * sent) while a successor bills, then woken. Its writes must fail on the fence and its Stripe calls must
  * be harmless, also when Stripe's idempotency keys expired meanwhile (clock moved 25 hours).
- * Invariants (DESIGN.md): 1 (at most one charge per period), 4 (stale-fence writes rejected by DynamoDB).
+ * Invariants (docs/design.md#invariants): 1 (at most one charge per period), 4 (stale-fence writes
+ * rejected by DynamoDB).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";

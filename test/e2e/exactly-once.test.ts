@@ -2,7 +2,7 @@
  * End to end: the deployed function, invoked three times at once as three EventBridge targets would,
  * bills every due subscription exactly once. Runs against each available target (test/e2e/targets.ts):
  * always the synthesized bundle in child processes (self-contained: plain node, no node_modules), and a
- * LocalStack deployment when one answers. Invariants 1, 2 and 5 of DESIGN.md.
+ * LocalStack deployment when one answers. Invariants 1, 2 and 5 (docs/design.md#invariants).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dueSubscriptions, seedSubscriptions } from "../../dev/seed";
