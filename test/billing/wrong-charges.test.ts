@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
 import { checkInvariants } from "../../dev/invariants";
@@ -58,18 +58,6 @@ async function subscription(id: string): Promise<Record<string, unknown>> {
     }),
   );
   return read.Item ?? {};
-}
-
-async function charges(id: string): Promise<Record<string, unknown>[]> {
-  const read = await tables.doc.send(
-    new QueryCommand({
-      TableName: tables.names.charges,
-      KeyConditionExpression: "subscriptionId = :id",
-      ExpressionAttributeValues: { ":id": id },
-      ConsistentRead: true,
-    }),
-  );
-  return read.Items ?? [];
 }
 
 function paidAtStripe(id: string): number {
