@@ -9,7 +9,8 @@ import { seedSubscriptions, stripeClient, type SubscriptionSeed, type TestCard }
 import { createBillingJob } from "../../functions/handler/billing-job";
 import { renewalMetadata, type PaymentGateway } from "../../functions/core/payments/payment-gateway";
 import { createTestTables, type TestTables } from "../support/dynamo";
-import { delegate, startContender, testConfig, TEST_API_KEY } from "../support/billing";
+import { delegate, FAST_LEASE, startContender, testConfig, TEST_API_KEY } from "../support/billing";
+import { systemClock, type Clock } from "../../functions/core/clock";
 
 const DAY = 86_400_000;
 let tables: TestTables;
@@ -64,11 +65,17 @@ describe("a leader whose lease is taken while its confirmation waits to be sent"
       },
     });
     const asOf = new Date().toISOString();
+    // A frozen process wakes to a wall clock that moved on: its lease ran out while it slept.
+    let slept = 0;
+    const zombieClock: Clock = {
+      now: () => Date.now() + slept,
+      sleep: (ms, signal) => systemClock.sleep(ms, signal),
+    };
     const zombie = startContender(
       tables,
       emulator.url,
       { runId: "scheduled:paused", asOf },
-      { wrapGateway: frozenBeforeConfirm },
+      { wrapGateway: frozenBeforeConfirm, clock: zombieClock },
     );
     await atConfirm;
     // An operator (or the lease running out while frozen) gives the shard to someone else.
@@ -78,6 +85,7 @@ describe("a leader whose lease is taken while its confirmation waits to be sent"
     );
     const successor = await startContender(tables, emulator.url, { runId: "scheduled:paused", asOf }).report;
     expect(successor.tally.declined).toBe(1);
+    slept = FAST_LEASE.leaseDurationMs! + 1;
     release();
     await zombie.report;
 
