@@ -45,13 +45,22 @@ export function handlerEnvironment(
   stack: HandlerStack,
   extra: Record<string, string> = {},
 ): Record<string, string> {
-  const url = new URL(stack.emulator.url);
+  return functionEnvironment(stack.tables, new URL(stack.emulator.url), HANDLER_KEY, extra);
+}
+
+/** The function's environment for these tables and a Stripe at `url` (the emulator, or a stub). */
+export function functionEnvironment(
+  tables: TestTables,
+  url: URL,
+  key: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
-    LEASE_TABLE_NAME: stack.tables.names.leases,
-    SUBSCRIPTIONS_TABLE_NAME: stack.tables.names.subscriptions,
-    CHARGES_TABLE_NAME: stack.tables.names.charges,
-    DYNAMODB_ENDPOINT: stack.tables.endpoint,
-    STRIPE_SECRET_KEY: HANDLER_KEY,
+    LEASE_TABLE_NAME: tables.names.leases,
+    SUBSCRIPTIONS_TABLE_NAME: tables.names.subscriptions,
+    CHARGES_TABLE_NAME: tables.names.charges,
+    DYNAMODB_ENDPOINT: tables.endpoint,
+    STRIPE_SECRET_KEY: key,
     STRIPE_API_HOST: url.hostname,
     STRIPE_API_PORT: url.port,
     STRIPE_API_PROTOCOL: "http",

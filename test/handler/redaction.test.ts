@@ -5,7 +5,6 @@
  * logger is also checked on its own, since the gateway scrubbing first would hide a logger that does not.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Context } from "aws-lambda";
 import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
 import { scanAll } from "../../dev/invariants";
 import { redactSecrets } from "../../functions/core/secrets";
@@ -19,6 +18,7 @@ import {
   type StubAnswer,
   type StubRequest,
 } from "../stripe/support/http-stub";
+import { functionEnvironment, lambdaContext } from "./harness";
 
 const KEY = "sk_test_redactionSecret0123456789";
 const AS_OF = "2026-11-23T12:00:00.000Z";
@@ -110,33 +110,9 @@ function decline(request: StubRequest, id: string): StubAnswer {
   return answer;
 }
 
-function context(): Context {
-  return {
-    awsRequestId: `req-${Math.random().toString(36).slice(2, 10)}`,
-    getRemainingTimeInMillis: () => 120_000,
-  } as unknown as Context;
-}
-
 function environment(): Record<string, string> {
-  return {
-    LEASE_TABLE_NAME: tables.names.leases,
-    SUBSCRIPTIONS_TABLE_NAME: tables.names.subscriptions,
-    CHARGES_TABLE_NAME: tables.names.charges,
-    DYNAMODB_ENDPOINT: tables.endpoint,
-    STRIPE_SECRET_KEY: KEY,
-    STRIPE_API_HOST: stub.host,
-    STRIPE_API_PORT: String(stub.port),
-    STRIPE_API_PROTOCOL: "http",
-    STRIPE_MAX_NETWORK_RETRIES: "1",
-    // The lease's safety margin must cover a request's whole timeout.
-    STRIPE_TIMEOUT_MS: "1000",
-    STOP_CLAIMING_MARGIN_MS: "1000",
-    LEASE_DURATION_MS: "3000",
-    LEASE_RENEW_INTERVAL_MS: "1000",
-    LEASE_SAFETY_MARGIN_MS: "1000",
-    STANDBY_POLL_MS: "100",
-    LOG_LEVEL: "DEBUG",
-  };
+  const url = new URL(`http://${stub.host}:${stub.port}`);
+  return functionEnvironment(tables, url, KEY, { STRIPE_MAX_NETWORK_RETRIES: "1" });
 }
 
 /** Runs `body` with everything written to stdout and stderr captured. */
@@ -165,7 +141,7 @@ describe("the Stripe key, echoed by Stripe in 400, 402 and 500 answers", () => {
         { source: "aws.events", "detail-type": "Scheduled Event", time: AS_OF, id: "e1" },
         { action: "rerun", asOf: AS_OF },
       ]) {
-        await handler(event, context()).catch((e: Error) =>
+        await handler(event, lambdaContext()).catch((e: Error) =>
           errors.push(`${e.name}: ${e.message} ${e.stack}`),
         );
       }
