@@ -505,7 +505,7 @@ function attemptFigures(
     ),
     ...withRatio(
       "attempts.perRetry",
-      "attempts (c), dunning retry: requests per retry (look-up + create + confirm [+ cancel])",
+      "attempts (c), dunning retry: requests per retry (create + confirm [+ cancel])",
       a.perRetry.all,
     ),
     f(
