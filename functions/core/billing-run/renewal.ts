@@ -316,7 +316,7 @@ async function adoptOne(
     live.find((pi) => createGenerationOf(pi) === record.createGeneration);
   for (const stray of live) {
     if (stray === chosen || stray.status === "succeeded" || stray.status === "processing") continue;
-    await ctx.gateway.cancelPaymentIntent(stray.id, cancelKeyFor(stray.id), ctx.guard);
+    await ctx.gateway.cancelPaymentIntent(stray.id, cancelKeyFor(stray.id, `v${record.version}`), ctx.guard);
   }
   return chosen;
 }
@@ -424,7 +424,7 @@ async function cancelThen(
   paymentIntentId: string,
   then: () => Promise<Step>,
 ): Promise<Step> {
-  const canceled = await cancel(ctx, paymentIntentId);
+  const canceled = await cancel(ctx, paymentIntentId, record.version);
   switch (canceled.kind) {
     case "canceled":
       return then();
@@ -440,10 +440,11 @@ type CancelResult =
   | { readonly kind: "succeeded"; readonly chargeId: string | null }
   | { readonly kind: "unknown"; readonly reason: string };
 
-async function cancel(ctx: RenewalContext, paymentIntentId: string): Promise<CancelResult> {
+/** Cancels `paymentIntentId`, from the record at `version` (each version's attempt has its own key). */
+async function cancel(ctx: RenewalContext, paymentIntentId: string, version: number): Promise<CancelResult> {
   const outcome = await ctx.gateway.cancelPaymentIntent(
     paymentIntentId,
-    cancelKeyFor(paymentIntentId),
+    cancelKeyFor(paymentIntentId, `v${version}`),
     ctx.guard,
   );
   switch (outcome.kind) {
@@ -618,7 +619,7 @@ async function cancelClosed(
 ): Promise<Step> {
   const id = record.paymentIntentId;
   if (id === undefined) return { kind: "skipped", reason: "nothing to cancel" };
-  const canceled = await cancel(ctx, id);
+  const canceled = await cancel(ctx, id, record.version);
   if (canceled.kind === "canceled") {
     return moveTo(ctx, record, withCanceledPaymentIntent(record, id, stamp(ctx)), subscription, "cancel");
   }

@@ -131,37 +131,55 @@ async function sweepStrays(
   if (!(await limits.mayGoOn())) return { since, canceled: 0 };
   const listed = await deps.gateway.listJobPaymentIntents(from, limits.guard);
   if (listed.kind !== "found") return { since, canceled: 0 };
+  // One key per sweep run: a saved 500 from an earlier run's cancel must not block this one.
+  const attempt = `sweep${Math.floor(deps.clock.now() / 1000)}`;
   let canceled = 0;
+  // The next sweep starts no later than the oldest PaymentIntent this one could not settle.
+  let unsettledSince = Number.POSITIVE_INFINITY;
   for (const pi of listed.paymentIntents) {
     if (!(await limits.mayGoOn())) return { since, canceled };
-    if (!(await isStray(deps.ledger, pi))) continue;
-    const outcome = await deps.gateway.cancelPaymentIntent(pi.id, cancelKeyFor(pi.id), limits.guard);
-    if (outcome.kind === "canceled") canceled += 1;
+    const verdict = await judge(deps.ledger, pi);
+    if (verdict === "keep") continue;
+    if (verdict === "stray") {
+      const outcome = await deps.gateway.cancelPaymentIntent(
+        pi.id,
+        cancelKeyFor(pi.id, attempt),
+        limits.guard,
+      );
+      if (outcome.kind === "canceled") {
+        canceled += 1;
+        continue;
+      }
+    }
+    unsettledSince = Math.min(unsettledSince, pi.created);
   }
   const newest = Math.max(from + OVERLAP_SECONDS, ...listed.paymentIntents.map((pi) => pi.created));
-  return { since: newest - OVERLAP_SECONDS, canceled };
+  return { since: Math.min(newest, unsettledSince) - OVERLAP_SECONDS, canceled };
 }
 
 /**
- * A live PaymentIntent of the job that the ledger does not hold for its period: the record names
- * another, or it is of an older create generation than the record's. One of the record's own generation
- * with nothing recorded yet may be a create whose id is about to be recorded: it is left alone, and the
- * period's look-up adopts or cancels it.
+ * What the sweep does with one of the job's PaymentIntents. A stray is live and not the ledger's for its
+ * period: the record names another, or it is of an older create generation, or the period is settled
+ * without it. One of the record's own generation with nothing recorded yet may be a create whose id is
+ * about to be recorded: it is undecided, left for the period's look-up, and looked at again next sweep.
  */
-async function isStray(ledger: ChargeLedger, pi: PaymentIntentView): Promise<boolean> {
-  if (pi.status === "canceled" || pi.status === "succeeded" || pi.status === "processing") return false;
+async function judge(ledger: ChargeLedger, pi: PaymentIntentView): Promise<"keep" | "stray" | "undecided"> {
+  if (pi.status === "canceled" || pi.status === "succeeded" || pi.status === "processing") return "keep";
   const subscriptionId = pi.metadata.subscription_id;
   const periodStart = pi.metadata.period_start;
-  if (!subscriptionId || !periodStart) return false;
+  if (!subscriptionId || !periodStart) return "keep";
   let record: ChargeRecord | null;
   try {
     record = await ledger.getCharge(subscriptionId, periodStart);
   } catch (error) {
-    if (error instanceof UnreadableRecordError) return false;
+    // Its subscription is quarantined when the run reaches it; nothing here can judge it.
+    if (error instanceof UnreadableRecordError) return "keep";
     throw error;
   }
-  if (record === null || record.paymentIntentId === pi.id) return false;
-  if (record.paymentIntentId !== undefined) return true;
-  if (record.state !== "pending" && record.state !== "in_doubt") return true;
-  return createGenerationOf(pi) < record.createGeneration;
+  // Every PaymentIntent is created after its claim: no record means a deleted one, reconcile's to report.
+  if (record === null) return "keep";
+  if (record.paymentIntentId === pi.id) return "keep";
+  if (record.paymentIntentId !== undefined) return "stray";
+  if (record.state !== "pending" && record.state !== "in_doubt") return "stray";
+  return createGenerationOf(pi) < record.createGeneration ? "stray" : "undecided";
 }

@@ -5,7 +5,7 @@
  *   renew:create:<subscription>:<YYYY-MM-DD>          create, generation 0
  *   renew:create:<subscription>:<YYYY-MM-DD>:g<n>     create, generation n > 0
  *   renew:confirm:<subscription>:<YYYY-MM-DD>:<n>     confirm, attempt n
- *   renew:cancel:<PaymentIntent id>                    cancel (one PaymentIntent is canceled once)
+ *   renew:cancel:<PaymentIntent id>:<attempt>          cancel, one key per attempt (see cancelKeyFor)
  *
  * A create generation above 0 is used only when generation n's saved result is a 500 that Stripe would
  * replay for 24 hours. Keys are scoped to the Stripe account, not the endpoint, so the kind is part of
@@ -47,10 +47,20 @@ export function confirmKeyFor(subscriptionId: string, periodStart: string, attem
   return `${KEY_PREFIX}:confirm:${subscriptionSegment(subscriptionId)}:${periodKey(periodStart)}:${counter(attempt, "attempt", 1)}`;
 }
 
-/** The key of the cancellation of a PaymentIntent: the same for every contender that cancels it. */
-export function cancelKeyFor(paymentIntentId: string): string {
+/**
+ * The key of one attempt to cancel a PaymentIntent. Canceling twice is harmless (Stripe refuses the
+ * second as unexpected state), so each attempt gets its own key: `attempt` is the charge record's
+ * version the attempt starts from, or the sweep's run. A key shared by every attempt would replay a saved
+ * 500 for 24 hours and keep the charge in doubt that long.
+ */
+export function cancelKeyFor(paymentIntentId: string, attempt: string): string {
   if (!/^pi_[A-Za-z0-9_]{1,200}$/.test(paymentIntentId)) {
     throw new RangeError(`not a PaymentIntent id: ${JSON.stringify(paymentIntentId.slice(0, 40))}`);
   }
-  return `${KEY_PREFIX}:cancel:${paymentIntentId}`;
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(attempt)) {
+    throw new RangeError(
+      `a cancel attempt is 1 to 40 of [A-Za-z0-9_-], got ${JSON.stringify(attempt.slice(0, 40))}`,
+    );
+  }
+  return `${KEY_PREFIX}:cancel:${paymentIntentId}:${attempt}`;
 }

@@ -434,3 +434,34 @@ describe("card attempts are fenced", () => {
     expect(ledger.records.size).toBe(0);
   });
 });
+
+describe("a cancel whose answer was a 500", () => {
+  it("is tried again under a new key: a saved 500 replayed for 24 hours would keep the charge in doubt", async () => {
+    const ledger = new MemoryLedger();
+    const keys: string[] = [];
+    const failed = { code: "card_declined", declineCode: "generic_decline" };
+    const base = scripted({
+      create: [{ kind: "created", paymentIntent: pi("pi_c", "requires_confirmation") }],
+      confirm: [
+        { kind: "declined", paymentIntentId: "pi_c", code: "card_declined", declineCode: "generic_decline" },
+      ],
+      retrieve: [{ kind: "found", paymentIntent: pi("pi_c", "requires_payment_method", failed) }],
+    }).gateway;
+    const answers: CancelOutcome[] = [
+      { kind: "in_doubt", reason: "StripeAPIError 500" },
+      { kind: "canceled", paymentIntent: pi("pi_c", "canceled", failed) },
+    ];
+    const gateway: PaymentGateway = {
+      ...base,
+      cancelPaymentIntent: async (_id, key) => (keys.push(key), answers.shift()!),
+    };
+    expect(await renewSubscription(context(ledger, gateway), subscription, AS_OF)).toMatchObject({
+      outcome: "in_doubt",
+    });
+    expect(await renewSubscription(context(ledger, gateway), subscription, AS_OF)).toMatchObject({
+      outcome: "declined",
+    });
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).not.toBe(keys[1]);
+  });
+});
