@@ -8,7 +8,6 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { BillingJobError } from "../core/errors";
 import { redactSecrets } from "../core/secrets";
-import type { StripeSettings } from "../handler/config";
 
 /** How long a read key is trusted before Secrets Manager is asked again. */
 export const STRIPE_KEY_MAX_AGE_SECONDS = 5 * 60;
@@ -16,18 +15,20 @@ export const STRIPE_KEY_MAX_AGE_SECONDS = 5 * 60;
 /** The key could not be read, or what was read is not a Stripe secret key. */
 export class StripeKeyError extends BillingJobError {}
 
-type KeySource = StripeSettings["key"];
+/** Where the key is: a Secrets Manager secret (deployed) or the environment (local). */
+export type StripeKeySource =
+  { readonly from: "secret"; readonly secretId: string } | { readonly from: "env"; readonly value: string };
 
 let defaultProvider: SecretsProvider | undefined;
 const providers = new WeakMap<SecretsManagerClient, SecretsProvider>();
 
 /** The key, from the cache while it is younger than STRIPE_KEY_MAX_AGE_SECONDS. */
-export function stripeApiKey(source: KeySource, client?: SecretsManagerClient): Promise<string> {
+export function stripeApiKey(source: StripeKeySource, client?: SecretsManagerClient): Promise<string> {
   return readKey(source, client, false);
 }
 
 /** The key read again past the cache: Stripe refused the one in use, and it may have been rotated. */
-export function refreshStripeApiKey(source: KeySource, client?: SecretsManagerClient): Promise<string> {
+export function refreshStripeApiKey(source: StripeKeySource, client?: SecretsManagerClient): Promise<string> {
   return readKey(source, client, true);
 }
 
@@ -36,7 +37,11 @@ export function redactor(key: string): (text: string) => string {
   return (text) => redactSecrets(text, [key]);
 }
 
-async function readKey(source: KeySource, client: SecretsManagerClient | undefined, forceFetch: boolean) {
+async function readKey(
+  source: StripeKeySource,
+  client: SecretsManagerClient | undefined,
+  forceFetch: boolean,
+) {
   if (source.from === "env") return checked(source.value, "STRIPE_SECRET_KEY");
   let value: unknown;
   try {

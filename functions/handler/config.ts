@@ -18,6 +18,7 @@ import {
   type RunSettings,
 } from "../core/billing-run/run-config";
 import { DEFAULT_STRIPE_NETWORK_RETRIES, DEFAULT_STRIPE_TIMEOUT_MS } from "../stripe/stripe-gateway";
+import type { StripeKeySource } from "../aws/stripe-key";
 import { tableNamesFromEnv, type TableNames } from "../schema/tables";
 import {
   MAX_RETRIES,
@@ -30,8 +31,7 @@ import { shown } from "./shown";
 
 export interface StripeSettings {
   /** Where the key is: a Secrets Manager secret (deployed) or the environment (local). */
-  readonly key:
-    { readonly from: "secret"; readonly secretId: string } | { readonly from: "env"; readonly value: string };
+  readonly key: StripeKeySource;
   readonly host?: string;
   readonly port?: number;
   readonly protocol?: "http" | "https";
@@ -158,7 +158,7 @@ function runSettingsFrom(env: Env): RunSettings {
   );
 }
 
-function keySource(env: Env): StripeSettings["key"] {
+function keySource(env: Env): StripeKeySource {
   if (env.STRIPE_SECRET_ARN) return { from: "secret", secretId: env.STRIPE_SECRET_ARN };
   if (env.STRIPE_SECRET_KEY) return { from: "env", value: env.STRIPE_SECRET_KEY };
   throw new InvalidInputError(
