@@ -3,26 +3,17 @@
  * request leaves the process, first try or retry, unless the guard allowed it right then, and a retry
  * is the same request (same idempotency key), never a new attempt.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
+import { describe, expect, it } from "vitest";
+import type { StripeEmulator } from "../../dev/stripe-emulator";
 import { systemClock, type Clock } from "../../functions/core/clock";
 import type { NewPaymentIntent, SendGuard } from "../../functions/core/payments/payment-gateway";
 import type { StripeGateway, StripeGatewayOptions } from "../../functions/stripe/stripe-gateway";
-import { gatewayAt, renewalAt } from "./support/gateway";
+import { gatewayAt, renewalAt, useEmulator } from "./support/gateway";
 
 const CONFIRM_ROUTE = "POST /v1/payment_intents/:id/confirm";
 let emulator: StripeEmulator;
 
-beforeAll(async () => {
-  emulator = await startStripeEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-beforeEach(() => {
-  emulator.setFaults({});
-  emulator.reset();
-});
+useEmulator((started) => (emulator = started));
 
 function gateway(options: Partial<StripeGatewayOptions> = {}) {
   return gatewayAt(emulator.url, options);

@@ -2,8 +2,8 @@
  * The payment gateway over the real Stripe SDK, against the emulator over HTTP: every kind of answer
  * maps to its typed outcome, and no SDK error escapes to the billing code.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
+import { describe, expect, it } from "vitest";
+import type { StripeEmulator } from "../../dev/stripe-emulator";
 import { stripeClient, type TestCard } from "../../dev/seed";
 import { PaymentProviderConfigError, type StripeGatewayOptions } from "../../functions/stripe/stripe-gateway";
 import {
@@ -11,20 +11,11 @@ import {
   renewalMetadata,
   type NewPaymentIntent,
 } from "../../functions/core/payments/payment-gateway";
-import { gatewayAt, KEY, PERIOD, renewalAt } from "./support/gateway";
+import { gatewayAt, KEY, PERIOD, renewalAt, useEmulator } from "./support/gateway";
 
 let emulator: StripeEmulator;
 
-beforeAll(async () => {
-  emulator = await startStripeEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-beforeEach(() => {
-  emulator.setFaults({});
-  emulator.reset(); // also drops one-shot faults a previous test left queued
-});
+useEmulator((started) => (emulator = started));
 
 function gateway(options: Partial<StripeGatewayOptions> = {}) {
   return gatewayAt(emulator.url, options);

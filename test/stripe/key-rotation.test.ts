@@ -3,24 +3,16 @@
  * run with a configuration error. Against the emulator, which refuses (401) a key that is not shaped like
  * a Stripe key, as Stripe refuses a revoked one.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
+import { describe, expect, it } from "vitest";
+import type { StripeEmulator } from "../../dev/stripe-emulator";
 import { PaymentProviderConfigError } from "../../functions/stripe/stripe-gateway";
-import { gatewayAt, KEY, renewalAt } from "./support/gateway";
+import { gatewayAt, KEY, renewalAt, useEmulator } from "./support/gateway";
 
 const REFUSED = "sk_test_revoked-key";
 const ALSO_REFUSED = "sk_test_another-bad-key";
 let emulator: StripeEmulator;
 
-beforeAll(async () => {
-  emulator = await startStripeEmulator();
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-beforeEach(() => {
-  emulator.reset();
-});
+useEmulator((started) => (emulator = started));
 
 /** A key source that answers `keys` in turn (the last one from then on) and counts the reads. */
 function keySource(...keys: string[]) {
