@@ -63,9 +63,7 @@ export async function runContender(
       }
       const leaseKey = shardLeaseKey(shard);
       // A free lease whose last run finished everything due at our asOf is not taken: nothing to do.
-      const result = await deps.lease.acquire(leaseKey, owner, (free, now) =>
-        finishedRun(free, request.asOf, now),
-      );
+      const result = await deps.lease.acquire(leaseKey, owner, (free) => finishedRun(free, request.asOf));
       if (result.kind === "not-needed") {
         observe({ type: "standby-exit", shard, reason: result.reason });
         stoodBy.push({ shard, reason: result.reason });
@@ -88,7 +86,7 @@ export async function runContender(
         fence: result.lease.fence,
         tookOverFrom: expiredHolder(result.previous, owner),
       });
-      const report = await leadShard(deps, shard, result.lease, request, claimed);
+      const report = await leadShard(deps, shard, result.lease, request, claimed, result.previous);
       led.push(report);
       // Led to the end, or stopped for its own reasons: either way this contender is done with the shard.
       // Lost it to a successor: the successor finishes; this one (maybe a woken zombie) stops too.
@@ -104,10 +102,9 @@ export async function runContender(
  * run counts only for instants it really covered: one whose `asOf` was later than its own finish (a bad
  * event stored before such events were refused) covered nothing, so it can never stop billing.
  */
-function finishedRun(snapshot: LeaseSnapshot, asOf: string, now: number): string | null {
-  const lease = snapshot.lease;
-  if (!lease || (lease.owner !== null && lease.expiresAt > now)) return null;
-  const last = lease.lastRun;
+function finishedRun(free: LeaseSnapshot, asOf: string): string | null {
+  // Asked only of a lease the client judged free (released, or its holder gone): no clock to compare.
+  const last = free.lease?.lastRun;
   if (last && last.outcome === "complete" && last.asOf >= asOf && Date.parse(last.asOf) <= last.finishedAt) {
     return `run ${last.runId} finished everything due at ${last.asOf}`;
   }

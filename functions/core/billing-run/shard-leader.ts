@@ -7,7 +7,7 @@
  * subscriptions, or a cap on charges) never does, so it can never end a scheduled run early.
  */
 import type { Clock } from "../clock";
-import { hasSafeTime, type HeldLease, type RunOutcomeKind } from "../lease/lease";
+import { hasSafeTime, type HeldLease, type LeaseSnapshot, type RunOutcomeKind } from "../lease/lease";
 import type { LeaseClient } from "../lease/lease-client";
 import type { Subscription } from "../billing/subscription";
 import type { ChargeRecord } from "../billing/charge-state";
@@ -78,15 +78,19 @@ export function emptyTally(): Tally {
   };
 }
 
-/** Leads `shard` under the lease just acquired, to the end of the run or of the lease. */
+/**
+ * Leads `shard` under the lease just acquired, to the end of the run or of the lease. `previous` is the
+ * lease as the acquisition read it (where the sweeps resume: only the holder writes that).
+ */
 export async function leadShard(
   deps: LeaderDeps,
   shard: number,
   acquired: HeldLease,
   request: RunRequest,
   claimed: ClaimCounter,
+  previous: LeaseSnapshot,
 ): Promise<ShardReport> {
-  return new ShardLeader(deps, shard, acquired, request, claimed).run();
+  return new ShardLeader(deps, shard, acquired, request, claimed, previous).run();
 }
 
 /** Renewals claimed by one contender across the shards it leads (for `maxCharges`). */
@@ -118,6 +122,7 @@ class ShardLeader {
     private readonly acquired: HeldLease,
     private readonly request: RunRequest,
     private readonly claims: ClaimCounter,
+    private readonly previous: LeaseSnapshot,
   ) {
     const { observe } = deps;
     this.heartbeat = new Heartbeat(
@@ -158,8 +163,7 @@ class ShardLeader {
 
   private async sweep(): Promise<void> {
     const { deps } = this;
-    const snapshot = await deps.lease.inspect(this.acquired.leaseKey);
-    const from = snapshot.lease?.sweep ?? { subscriptionsCursor: null, paymentIntentsSince: null };
+    const from = this.previous.lease?.sweep ?? { subscriptionsCursor: null, paymentIntentsSince: null };
     const result = await sweep(deps, () => this.heartbeat.current, this.billable(), from, {
       pages: SWEEP_PAGES_PER_RUN,
       pageSize: SWEEP_PAGE_SIZE,
