@@ -8,8 +8,12 @@
  *
  *  - attempts fenced: every request that Stripe ran against a card (the charge succeeded, was declined,
  *    or needed authentication; not a confirmation refused for the PaymentIntent's state, not an
- *    idempotent replay) was sent by its period's shard leader at the moment it executed: the contender
- *    holding the highest fence acquired so far on that shard, and not yet released or lost;
+ *    idempotent replay) was sent by its period's shard leader at the moment it was sent (when it left
+ *    its sender: its arrival, or the end of a hold that kept it inside a paused process): the contender
+ *    holding the highest fence acquired so far on that shard, and not yet released or lost. A request
+ *    sent in time may execute later (a latency spike, as at Stripe, where a request the client stopped
+ *    waiting for can still run); the one PaymentIntent per period and Stripe's state machine, not the
+ *    lease, are what keep that late execution from being a second attempt;
  *  - no stray PaymentIntents: at the end, every PaymentIntent carrying the job's metadata is the ledger's
  *    for its period (the charge record's `paymentIntentId`, or one listed in its
  *    `canceledPaymentIntentIds`), or is canceled.
@@ -41,7 +45,7 @@ export interface LeaseEvent {
 /** The part of a request log entry the checker reads. */
 export type LoggedRequest = Pick<
   RequestEntry,
-  "seq" | "route" | "apiKey" | "paymentIntent" | "cardAttempt" | "outcome" | "at"
+  "seq" | "route" | "apiKey" | "paymentIntent" | "cardAttempt" | "outcome" | "at" | "sentAt"
 >;
 
 /** The part of a charge record the checker reads. */
@@ -109,11 +113,12 @@ export function checkAttemptsFenced(
     const period = periodKey(String(m.subscription_id), String(m.period_start));
     const shard = shards.get(String(m.subscription_id));
     const sender = senderOf(r.apiKey);
-    const leader = shard === undefined ? null : leaderAt(leases, shard, r.at);
+    const leader = shard === undefined ? null : leaderAt(leases, shard, r.sentAt);
     if (sender !== null && leader?.contender === sender) continue;
     violations.push(
       `${ATTEMPTS_FENCED}: ${r.route} #${r.seq} on ${String(r.paymentIntent)} (${period}) tried the card ` +
-        `(${String(r.outcome)}) at ${r.at - origin} ms, sent by ${sender ?? `key ${String(r.apiKey)}`}; ` +
+        `(${String(r.outcome)}), sent at ${r.sentAt - origin} ms by ${sender ?? `key ${String(r.apiKey)}`} ` +
+        `(executed at ${r.at - origin} ms); ` +
         (shard === undefined
           ? "the subscription has no shard"
           : `shard ${shard}'s leader then was ${leader ? `${leader.contender} (fence ${leader.fence})` : "nobody"}`),

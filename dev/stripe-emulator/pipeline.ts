@@ -79,7 +79,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** What the request log says of one request besides its outcome; filled in on the way through. */
 type Trace = Pick<
   RequestEntry,
-  "apiKey" | "paymentIntent" | "executed" | "cardAttempt" | "at" | "clock" | "heldMs"
+  "apiKey" | "paymentIntent" | "executed" | "cardAttempt" | "at" | "sentAt" | "clock" | "heldMs"
 >;
 
 function respond(
@@ -120,6 +120,7 @@ export class Pipeline {
       executed: false,
       cardAttempt: false,
       at: 0,
+      sentAt: Date.now(),
       clock: 0,
       heldMs: 0,
     };
@@ -169,6 +170,8 @@ export class Pipeline {
         hold.releaseAfterMs,
       );
       trace.heldMs = Math.round(performance.now() - heldSince);
+      // A held request models one still inside its sender: it leaves it only now.
+      trace.sentAt = Date.now();
       if (fate === "discard") return { kind: "drop", replayed: false };
     }
     if (!faults.admit(request.pathname, account.key)) return fromError(rateLimited());

@@ -41,6 +41,12 @@ export interface RequestEntry {
   cardAttempt: boolean;
   /** Epoch ms, real time (not the emulator clock), when it executed, or when it was answered if it did not. */
   at: number;
+  /**
+   * Epoch ms, real time, when it left its sender: when it arrived, or when a `hold` fault (a request still
+   * inside a paused process) let it go. Execution can come later (latency), as at Stripe, where a request
+   * the client stopped waiting for may still run.
+   */
+  sentAt: number;
   /** The emulator clock at that moment. */
   clock: number;
   /** How long a `hold` fault kept it before it went on (0: not held). */

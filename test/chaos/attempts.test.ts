@@ -1,7 +1,7 @@
 /**
  * The chaos suite's checker for card attempts (dev/chaos/attempts.ts), on hand-made histories: for each of
  * its two invariants, "attempts fenced" (every card attempt Stripe ran was sent by its period's shard
- * leader at that moment) and "no stray PaymentIntents" (at the end, each of the job's PaymentIntents is
+ * leader at the moment it was sent, whenever it executed) and "no stray PaymentIntents" (at the end, each of the job's PaymentIntents is
  * the ledger's for its period or canceled), a clean history passes and a violating one is reported.
  */
 import { describe, expect, it } from "vitest";
@@ -36,6 +36,8 @@ const request = (
   at: number,
   outcome: LoggedRequest["outcome"] = 402,
   cardAttempt = true,
+  /** How long after it was sent Stripe executed it. */
+  executedAfter = 0,
 ): LoggedRequest => ({
   seq: ++seq,
   route: CONFIRM,
@@ -43,7 +45,8 @@ const request = (
   paymentIntent,
   cardAttempt,
   outcome,
-  at: T0 + at,
+  sentAt: T0 + at,
+  at: T0 + at + executedAfter,
 });
 
 const jobPi = (id: string, subscription: string, status: string, source = "lease-billing") => ({
@@ -94,6 +97,8 @@ describe("attempts fenced", () => {
         request("c1", "pi_b", 3_000, 400, false),
         // Not the job's PaymentIntent: nobody's period.
         request("c1", "pi_other", 3_100),
+        // Sent by c2 while it led; Stripe ran it after c2 had released (a latency spike): c2's decision.
+        request("c2", "pi_a", 4_900, 402, true, 1_500),
       ],
       leases,
       provider,
@@ -101,26 +106,29 @@ describe("attempts fenced", () => {
       senderOf,
       T0,
     );
-    expect(result).toEqual({ violations: [], attempts: 3 });
+    expect(result).toEqual({ violations: [], attempts: 4 });
   });
 
   it("reports a superseded leader's late card attempt, one after the lease was released, and an unknown sender", () => {
     const late = request("c1", "pi_a", 4_000);
     const afterRelease = request("c2", "pi_a", 6_000);
     const stranger = { ...request("c2", "pi_a", 2_300), apiKey: "sk_test_someone" };
+    // Paused inside c1 while it led, sent (and run) only once c2 held the lease.
+    const heldInside = { ...request("c1", "pi_a", 2_400, 402, true, 50), sentAt: T0 + 2_400 };
     const result = checkAttemptsFenced(
-      [late, afterRelease, stranger],
+      [late, afterRelease, stranger, heldInside],
       leases,
       provider,
       shards,
       senderOf,
       T0,
     );
-    expect(result.attempts).toBe(3);
+    expect(result.attempts).toBe(4);
     expect(result.violations).toEqual([
-      `attempts fenced: ${CONFIRM} #${late.seq} on pi_a (sub_a@${PERIOD}) tried the card (402) at 4000 ms, sent by c1; shard 0's leader then was c2 (fence 2)`,
-      `attempts fenced: ${CONFIRM} #${afterRelease.seq} on pi_a (sub_a@${PERIOD}) tried the card (402) at 6000 ms, sent by c2; shard 0's leader then was nobody`,
-      `attempts fenced: ${CONFIRM} #${stranger.seq} on pi_a (sub_a@${PERIOD}) tried the card (402) at 2300 ms, sent by key sk_test_someone; shard 0's leader then was c2 (fence 2)`,
+      `attempts fenced: ${CONFIRM} #${late.seq} on pi_a (sub_a@${PERIOD}) tried the card (402), sent at 4000 ms by c1 (executed at 4000 ms); shard 0's leader then was c2 (fence 2)`,
+      `attempts fenced: ${CONFIRM} #${afterRelease.seq} on pi_a (sub_a@${PERIOD}) tried the card (402), sent at 6000 ms by c2 (executed at 6000 ms); shard 0's leader then was nobody`,
+      `attempts fenced: ${CONFIRM} #${stranger.seq} on pi_a (sub_a@${PERIOD}) tried the card (402), sent at 2300 ms by key sk_test_someone (executed at 2300 ms); shard 0's leader then was c2 (fence 2)`,
+      `attempts fenced: ${CONFIRM} #${heldInside.seq} on pi_a (sub_a@${PERIOD}) tried the card (402), sent at 2400 ms by c1 (executed at 2450 ms); shard 0's leader then was c2 (fence 2)`,
     ]);
   });
 });

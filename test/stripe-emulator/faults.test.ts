@@ -46,6 +46,15 @@ describe("latency", () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(180);
   });
 
+  it("logs when a request was sent apart from when it executed: latency delays only the execution", async () => {
+    emulator.setFaults({ latencyMs: 200 });
+    const before = Date.now();
+    await stripe.customers.create({});
+    const entry = emulator.requestLog().entries.at(-1)!;
+    expect(entry.sentAt).toBeGreaterThanOrEqual(before);
+    expect(entry.at - entry.sentAt).toBeGreaterThanOrEqual(180);
+  });
+
   it("takes a latency range from the seeded PRNG", async () => {
     emulator.setFaults({ latencyMs: { min: 50, max: 100 } });
     const started = performance.now();
@@ -311,9 +320,13 @@ describe("a paused process's requests, after its idempotency keys expired", () =
 
     own.advanceClock(24 * HOUR);
     expect(own.heldRequests()).toHaveLength(1);
+    const released = Date.now();
     own.advanceClock(HOUR);
     expect(own.heldRequests()).toHaveLength(0);
     await waitFor(() => executedConfirms().length === 2, 5_000, "the released confirm to execute");
+    // It left the paused process only when released: that, not its first arrival, is when it was sent.
+    const zombieConfirm = own.requestLog().entries.find((e) => e.apiKey === ZOMBIE && e.executed)!;
+    expect(zombieConfirm.sentAt).toBeGreaterThanOrEqual(released);
     expect(executedConfirms()).toEqual([
       { apiKey: STANDBY, cardAttempt: true, outcome: 402, held: false },
       { apiKey: ZOMBIE, cardAttempt: true, outcome: 402, held: true },
