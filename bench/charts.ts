@@ -2,6 +2,7 @@
  * The benchmark's charts as plain SVG strings, drawn here (no charting dependency): throughput over time
  * for the designed and the naive run, and throughput and CPU by shard count.
  */
+import { esc, niceStep } from "../dev/drawing";
 
 export interface Series {
   readonly name: string;
@@ -11,18 +12,6 @@ export interface Series {
 }
 
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
-
-function esc(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-/** A round step for about `count` ticks up to `top`. */
-function niceStep(top: number, count = 5): number {
-  const raw = top / count;
-  const magnitude = 10 ** Math.floor(Math.log10(raw || 1));
-  const n = raw / magnitude;
-  return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * magnitude;
-}
 
 export function lineChart(options: {
   title: string;
@@ -48,7 +37,7 @@ export function lineChart(options: {
     ...(options.rules ?? []).map((r) => r.y),
   ];
   const xMax = Math.max(1, ...xs);
-  const yStep = niceStep(Math.max(1, ...ys) * 1.1);
+  const yStep = niceStep(Math.max(1, ...ys) * 1.1, 5);
   const yMax = Math.ceil((Math.max(1, ...ys) * 1.1) / yStep) * yStep;
   const px = (x: number) => m.left + (x / xMax) * w;
   const py = (y: number) => m.top + h - (y / yMax) * h;

@@ -3,9 +3,10 @@
  * its CPU can be sampled), fresh tables per scenario, and seeding through the Stripe emulator.
  */
 import { randomUUID } from "node:crypto";
-import { BatchWriteCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { putItems } from "../dev/batch-write";
 import {
-  createTables,
+  createTableSet,
   localDynamoClient,
   startDynamoDbLocal,
   type DynamoDbLocal,
@@ -13,7 +14,7 @@ import {
 import { dueSubscriptions, seedSubscriptions, stripeClient } from "../dev/seed";
 import { createDocumentClient } from "../functions/aws/dynamo";
 import { dueShardKey } from "../functions/aws/dynamo-billing-store";
-import { CHARGE_TABLE, LEASE_TABLE, SUBSCRIPTION_TABLE, type TableNames } from "../functions/schema/tables";
+import type { TableNames } from "../functions/schema/tables";
 import { findDynamoDbLocalPid } from "./cpu";
 
 export const BENCH_API_KEY = "sk_test_lease_billing_bench";
@@ -48,14 +49,9 @@ export class BenchEnv {
     const prefix = `bench-${label}-${randomUUID().slice(0, 6)}`;
     const client = localDynamoClient(this.endpoint);
     try {
-      const created = await createTables(client, (spec) => `${prefix}-${spec.id}`);
       return {
         endpoint: this.endpoint,
-        names: {
-          leases: created[LEASE_TABLE.id]!,
-          subscriptions: created[SUBSCRIPTION_TABLE.id]!,
-          charges: created[CHARGE_TABLE.id]!,
-        },
+        names: await createTableSet(client, `${prefix}-`),
         doc: createDocumentClient({ endpoint: this.endpoint }),
       };
     } finally {
@@ -111,22 +107,7 @@ export class BenchEnv {
         dueShard: dueShardKey(shard),
       };
     });
-    const batches: Record<string, unknown>[][] = [];
-    for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < batches.length) {
-          let requests: Record<string, unknown[]> | undefined = {
-            [tables.names.subscriptions]: batches[next++]!.map((Item) => ({ PutRequest: { Item } })),
-          };
-          while (requests && Object.keys(requests).length > 0) {
-            const result = await tables.doc.send(new BatchWriteCommand({ RequestItems: requests as never }));
-            requests = result.UnprocessedItems as Record<string, unknown[]> | undefined;
-          }
-        }
-      }),
-    );
+    await putItems(tables.doc, tables.names.subscriptions, items, { concurrency: 4 });
   }
 
   async stop(): Promise<void> {

@@ -1,8 +1,9 @@
 /** The printed table and the charts of a run's results. */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { columns } from "../cli/format";
 import { barsWithStack, lineChart } from "./charts";
-import type { BenchResults } from "./run";
+import type { BenchResults, BudgetSection, DrainSection } from "./run";
 
 export function table(results: BenchResults): string {
   const rows = results.figures.map((f) => [
@@ -12,13 +13,7 @@ export function table(results: BenchResults): string {
     f.met === null ? "" : f.met ? "met" : "MISSED",
   ]);
   const header = ["figure", "value", "target", ""];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return columns([header, ...rows], { right: [false, true], rule: true }).join("\n");
 }
 
 function formatValue(value: number): string {
@@ -108,5 +103,81 @@ export async function writeCharts(results: BenchResults, dir: string): Promise<s
   const files = [join(dir, "throughput-over-time.svg"), join(dir, "shards.svg")];
   await writeFile(files[0]!, throughput);
   await writeFile(files[1]!, shards);
+  // Results from before these scenarios existed have no section for them.
+  if (results.budget) {
+    files.push(join(dir, "budget.svg"));
+    await writeFile(files.at(-1)!, budgetChart(results.budget));
+  }
+  if (results.drain) {
+    files.push(join(dir, "drain.svg"));
+    await writeFile(files.at(-1)!, drainChart(results.drain));
+  }
   return files;
+}
+
+/** Renewals left due over time, per shard count, beside the floor the provider's limit sets. */
+function drainChart(drain: DrainSection): string {
+  const o = drain.options;
+  const floor = drain.rows[0]?.floorSeconds ?? 0;
+  const target = drain.rows[0]?.targetSeconds ?? 0;
+  return lineChart({
+    title: `Draining ${o.subscriptions} due renewals through continuation links, one schedule tick`,
+    subtitle: `budget ${o.budget} req/s = the provider's limit, ${o.latencyMs} ms; invocations of ${o.invocationBudgetMs / 1000} s, lease ${o.lease.leaseMs / 1000} s; ${drain.command}`,
+    xLabel: "seconds since the tick",
+    yLabel: "renewals left due",
+    series: [
+      ...drain.rows.map((row, i) => ({
+        name: `${row.shards} shard${row.shards === 1 ? "" : "s"}: ${row.drainSeconds === null ? "did not drain" : `${row.drainSeconds.toFixed(1)} s`}`,
+        color: LEADER_COLORS[i % LEADER_COLORS.length]!,
+        points: row.timeline.map((p) => ({ x: p.second, y: p.left })),
+      })),
+      {
+        name: `floor 2N/L: ${floor} s`,
+        color: "#c0392b",
+        dashed: true,
+        points: [
+          { x: 0, y: o.subscriptions },
+          { x: floor, y: 0 },
+        ],
+      },
+    ],
+    bands: [{ from: 0, to: target, label: `target: ≤ ${target.toFixed(1)} s`, color: "#2e9b4e" }],
+  });
+}
+
+const LEADER_COLORS = ["#1f5fb4", "#2e9b4e", "#d08a1c", "#8a63d2"];
+
+/** The leaders' summed requests per second under one budget, per configuration, with the budget drawn. */
+function budgetChart(budget: BudgetSection): string {
+  const o = budget.options;
+  return lineChart({
+    title: "One Stripe budget for the account: the leaders' summed requests per second",
+    subtitle: `budget ${o.budget} req/s = the emulator's limit, ${o.latencyMs} ms; requests as they arrived, 429s included; ${budget.command}`,
+    xLabel: "seconds since the leaders started (each point: the second ending there)",
+    yLabel: "requests per second, all leaders",
+    series: budget.rows.flatMap((row, i) => {
+      const color = LEADER_COLORS[i % LEADER_COLORS.length]!;
+      const name = `${row.shards} leader${row.shards === 1 ? "" : "s"}`;
+      return [
+        {
+          name: `${name}: requests/s`,
+          color,
+          points: row.timeline.map((p) => ({ x: p.second, y: p.requests })),
+        },
+        {
+          name: `${name}: 429s/s`,
+          color,
+          dashed: true,
+          points: row.timeline.map((p) => ({ x: p.second, y: p.rateLimited })),
+        },
+      ];
+    }),
+    rules: [{ y: o.budget, label: "account budget", color: "#c0392b" }],
+    bands: budget.rows.slice(0, 1).map((row) => ({
+      from: row.window.from,
+      to: row.window.to,
+      label: "measured window",
+      color: "#1f5fb4",
+    })),
+  });
 }

@@ -14,19 +14,23 @@
  */
 import { hostname, userInfo } from "node:os";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { systemClock, type Clock } from "../functions/core/clock";
 import { LeaseClient } from "../functions/core/lease/lease-client";
-import { RateLimiter } from "../functions/core/billing-run/rate-limiter";
-import { createDocumentClient } from "../functions/aws/dynamo";
+import { createDynamoClient, documentClient } from "../functions/aws/dynamo";
 import { DynamoLeaseStore } from "../functions/aws/dynamo-lease-store";
 import { DynamoBillingStore } from "../functions/aws/dynamo-billing-store";
 import { FencedWriter } from "../functions/aws/fenced-writer";
 import { redactor, stripeApiKey } from "../functions/aws/stripe-key";
+import { createGateway } from "../functions/handler/billing-job";
 import { readConfig, type FunctionConfig } from "../functions/handler/config";
-import { StripeGateway } from "../functions/stripe/stripe-gateway";
+import {
+  DEFAULT_STRIPE_NETWORK_RETRIES,
+  DEFAULT_STRIPE_TIMEOUT_MS,
+  type StripeGateway,
+} from "../functions/stripe/stripe-gateway";
 import { CHARGE_TABLE, LEASE_TABLE, SUBSCRIPTION_TABLE, type TableNames } from "../functions/schema/tables";
 import { stringFlag, UsageError, wholeNumber, type Flags } from "./args";
 
@@ -142,20 +146,16 @@ export class Context {
     }
   }
 
+  /** The function's own document client (functions/aws/dynamo.ts), on DynamoDB Local or AWS. */
   async doc(): Promise<DynamoDBDocumentClient> {
     this.docPromise ??= (async () => {
-      if (this.endpoint !== undefined) {
-        const doc = createDocumentClient({ endpoint: this.endpoint, maxAttempts: 3 });
-        this.closers.push(() => doc.destroy());
-        return doc;
-      }
-      const region = await this.awsRegion();
-      const client = new DynamoDBClient({ region, maxAttempts: 5 });
+      const local = this.endpoint !== undefined;
+      const client = local
+        ? createDynamoClient({ endpoint: this.endpoint, maxAttempts: 3 })
+        : createDynamoClient({ region: await this.awsRegion(), maxAttempts: 5 });
       this.closers.push(() => client.destroy());
-      await this.checkCredentials(client);
-      return DynamoDBDocumentClient.from(client, {
-        marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-      });
+      if (!local) await this.checkCredentials(client);
+      return documentClient(client);
     })();
     return this.docPromise;
   }
@@ -324,17 +324,16 @@ export class Context {
     return this.keyPromise;
   }
 
+  /** The function's own gateway (createGateway), at the CLI's rate, against the Stripe the flags name. */
   async gateway(): Promise<StripeGateway> {
     const apiKey = await this.stripeKey();
-    const limiter = new RateLimiter(this.clock, CLI_STRIPE_RATE);
-    return new StripeGateway({
-      apiKey,
-      clock: this.clock,
-      timeoutMs: 10_000,
-      maxNetworkRetries: 2,
-      beforeRequest: () => limiter.take(),
+    const stripe = {
+      accountRequestsPerSecond: CLI_STRIPE_RATE,
+      timeoutMs: DEFAULT_STRIPE_TIMEOUT_MS,
+      maxNetworkRetries: DEFAULT_STRIPE_NETWORK_RETRIES,
       ...this.stripeEndpoint(),
-    });
+    };
+    return createGateway({ stripe }, apiKey, this.clock);
   }
 
   redactText(text: string): string {

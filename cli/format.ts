@@ -6,13 +6,28 @@ export type Cell = string | number | null | undefined;
 export function table(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const text = rows.map((row) => headers.map((_, i) => cellText(row[i])));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === "number"));
-  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((row) => row[i]!.length)));
+  return columns([headers, ...text], { right: numeric, rule: true }).join("\n");
+}
+
+/**
+ * Rows of cells in aligned columns, two spaces apart, one line each: the one text-table renderer of the
+ * ops CLI, `npm start`'s summary and the benchmark. `right` marks right-aligned columns; `rule` puts a
+ * line of dashes under the first row (the header).
+ */
+export function columns(
+  rows: readonly (readonly string[])[],
+  options: { readonly right?: readonly boolean[]; readonly rule?: boolean } = {},
+): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   const line = (cells: readonly string[]) =>
     cells
-      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .map((cell, i) => (options.right?.[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join("  ")
       .trimEnd();
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...text.map(line)].join("\n");
+  const lines = rows.map(line);
+  if (options.rule && lines.length > 0) lines.splice(1, 0, line(widths.map((w) => "-".repeat(w))));
+  return lines;
 }
 
 function cellText(cell: Cell): string {

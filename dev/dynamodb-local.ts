@@ -18,7 +18,14 @@ import {
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import { ALL_TABLES, type TableSpec } from "../functions/schema/tables";
+import {
+  ALL_TABLES,
+  CHARGE_TABLE,
+  LEASE_TABLE,
+  SUBSCRIPTION_TABLE,
+  type TableNames,
+  type TableSpec,
+} from "../functions/schema/tables";
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
@@ -216,4 +223,14 @@ export async function createTables(
     names[spec.id] = tableName;
   }
   return names;
+}
+
+/** Creates the schema's tables, each named `prefix` + its spec id; returns them by role, as the adapters take them. */
+export async function createTableSet(client: DynamoDBClient, prefix: string): Promise<TableNames> {
+  const created = await createTables(client, (spec) => `${prefix}${spec.id}`);
+  return {
+    leases: created[LEASE_TABLE.id]!,
+    subscriptions: created[SUBSCRIPTION_TABLE.id]!,
+    charges: created[CHARGE_TABLE.id]!,
+  };
 }

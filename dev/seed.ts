@@ -4,9 +4,10 @@
  * the chaos suite.
  */
 import Stripe from "stripe";
-import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { TableNames } from "../functions/schema/tables";
 import { dueShardKey } from "../functions/aws/dynamo-billing-store";
+import { putItems } from "./batch-write";
 
 /** Stripe's test payment methods, by how they behave when charged off-session. */
 export const TEST_CARDS = {
@@ -112,34 +113,45 @@ export async function seedSubscriptions(
       subscriptionId: bad.subscriptionId,
     });
   }
-  await putAll(doc, tables.subscriptions, items);
+  await putItems(doc, tables.subscriptions, items);
 }
 
-async function putAll(
-  doc: DynamoDBDocumentClient,
-  table: string,
-  items: Record<string, unknown>[],
-): Promise<void> {
-  for (let i = 0; i < items.length; i += 25) {
-    let requests: Record<string, unknown[]> | undefined = {
-      [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
-    };
-    while (requests && Object.keys(requests).length > 0) {
-      const result = await doc.send(new BatchWriteCommand({ RequestItems: requests as never }));
-      requests = result.UnprocessedItems as Record<string, unknown[]> | undefined;
-    }
-  }
+/** One monthly subscription whose period began at `start` (so it is due from then), anchored on that day. */
+export function monthlySeed(
+  subscriptionId: string,
+  start: Date,
+  options: Partial<Pick<SubscriptionSeed, "card" | "amount" | "currency" | "shard">> = {},
+): SubscriptionSeed {
+  return {
+    subscriptionId,
+    shard: options.shard ?? 0,
+    card: options.card ?? "succeeds",
+    amount: options.amount ?? 1999,
+    currency: options.currency ?? "usd",
+    interval: "month",
+    anchorDay: start.getUTCDate(),
+    nextPeriodStart: start.toISOString(),
+  };
 }
 
-/** A deterministic pseudo-random generator (mulberry32), so a seed reproduces a data set. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/**
+ * A monthly subscription item as it is stored, its period begun at `start`, with `fields` over it: the
+ * `item` of an InvalidSeed, written as-is (a field spoiled, a customer that does not exist).
+ */
+export function storedMonthly(start: Date, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  const at = start.toISOString();
+  return {
+    customerId: "cus_none",
+    paymentMethodId: "pm_card_visa",
+    amount: 1000,
+    currency: "usd",
+    interval: "month",
+    anchorDay: start.getUTCDate(),
+    nextPeriodStart: at,
+    nextAttemptAt: at,
+    createdAt: at,
+    updatedAt: at,
+    ...fields,
   };
 }
 

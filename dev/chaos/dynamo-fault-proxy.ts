@@ -13,7 +13,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { prng } from "../seed";
+import { seededRng } from "../stripe-emulator/random";
 import type { DynamoFaultRates } from "./scenario";
 
 export type ProxyFaultKind = "throttle" | "error500" | "drop-response";
@@ -65,7 +65,7 @@ export async function startDynamoFaultProxy(options: {
   readonly rates?: DynamoFaultRates;
 }): Promise<DynamoFaultProxy> {
   const target = new URL(options.target);
-  const rng = prng(options.seed);
+  const rng = seededRng(options.seed);
   let rates = checkRates(options.rates ?? NO_DYNAMO_FAULTS);
   const counts: ProxyCounts = { forwarded: 0, throttle: 0, error500: 0, "drop-response": 0, byOperation: {} };
   let requestSeq = 0;

@@ -1,4 +1,6 @@
-/** `npm run chaos` options. */
+/** `npm run chaos` options, parsed with node:util parseArgs like the other tools' (npm start, the ops CLI). */
+import { parseArgs } from "node:util";
+import { readWholeNumber } from "../../functions/core/whole-number";
 
 export interface ChaosOptions {
   readonly seeds: readonly number[];
@@ -38,74 +40,55 @@ Options:
 Exit status: 0 every seed held every invariant; 1 a seed failed; 2 bad options.`;
 }
 
-function whole(name: string, raw: string | undefined, min: number, max: number): number {
-  if (raw === undefined || raw.startsWith("--")) throw new OptionError(`${name} needs a value`);
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new OptionError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+function whole(name: string, raw: string, min: number, max: number): number {
+  const read = readWholeNumber(raw, min, max);
+  if (!read.ok) throw new OptionError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  return read.value;
+}
+
+const OPTIONS = {
+  seeds: { type: "string" },
+  seed: { type: "string" },
+  json: { type: "boolean" },
+  out: { type: "string" },
+  "report-all": { type: "boolean" },
+  verbose: { type: "boolean" },
+  tsx: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** parseArgs's refusals, in this tool's words (the ones its users and tests know). */
+function refusal(error: unknown): OptionError {
+  const { code, message } = error as { code?: string; message: string };
+  const quoted = /'([^' ]+)/.exec(message)?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    if (/does not take an argument/.test(message)) return new OptionError(`${quoted} takes no value`);
+    return new OptionError(quoted === "--out" ? "--out needs a directory" : `${quoted} needs a value`);
   }
-  return value;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    return new OptionError(`unknown option ${quoted}`);
+  }
+  return new OptionError(message);
 }
 
 export function parseOptions(argv: readonly string[]): ChaosOptions {
-  let count: number | null = null;
-  let first: number | null = null;
-  let json = false;
-  let outDir = DEFAULT_OUT_DIR;
-  let reportAlways = false;
-  let verbose = false;
-  let tsx = false;
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes("=")
-      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-      : [arg, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case "--seeds":
-        count = whole("--seeds", value(), 1, 1_000_000);
-        break;
-      case "--seed":
-        first = whole("--seed", value(), 0, 0xffffffff);
-        break;
-      case "--json":
-        json = true;
-        break;
-      case "--out": {
-        const dir = value();
-        if (dir === undefined || dir === "" || dir.startsWith("--"))
-          throw new OptionError("--out needs a directory");
-        outDir = dir;
-        break;
-      }
-      case "--report-all":
-        reportAlways = true;
-        break;
-      case "--verbose":
-        verbose = true;
-        break;
-      case "--tsx":
-        tsx = true;
-        break;
-      case "--help":
-      case "-h":
-        help = true;
-        break;
-      default:
-        throw new OptionError(`unknown option ${arg}`);
-    }
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw refusal(error);
   }
-  const start = first ?? 1;
-  const n = count ?? 1;
+  if (values.out === "") throw new OptionError("--out needs a directory");
+  const start = values.seed === undefined ? 1 : whole("--seed", values.seed, 0, 0xffffffff);
+  const n = values.seeds === undefined ? 1 : whole("--seeds", values.seeds, 1, 1_000_000);
   if (start + n - 1 > 0xffffffff) throw new OptionError("--seed plus --seeds goes past the largest seed");
   return {
     seeds: Array.from({ length: n }, (_, i) => start + i),
-    json,
-    outDir,
-    reportAlways,
-    verbose,
-    tsx,
-    help,
+    json: values.json ?? false,
+    outDir: values.out ?? DEFAULT_OUT_DIR,
+    reportAlways: values["report-all"] ?? false,
+    verbose: values.verbose ?? false,
+    tsx: values.tsx ?? false,
+    help: values.help ?? false,
   };
 }

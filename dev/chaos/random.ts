@@ -2,7 +2,7 @@
  * The chaos suite's seeded randomness: one generator per purpose, each derived from the scenario's seed,
  * so that adding a draw in one place does not shift every draw elsewhere.
  */
-import { prng } from "../seed";
+import { seededRng } from "../stripe-emulator/random";
 
 export interface Random {
   /** [0, 1) */
@@ -33,7 +33,7 @@ export function deriveSeed(seed: number, purpose: string): number {
 }
 
 export function random(seed: number, purpose: string): Random {
-  const next = prng(deriveSeed(seed, purpose));
+  const next = seededRng(deriveSeed(seed, purpose));
   const r: Random = {
     next,
     chance: (p) => next() < p,

@@ -5,14 +5,9 @@
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../functions/aws/dynamo";
+import type { TableNames } from "../../functions/schema/tables";
 import {
-  CHARGE_TABLE,
-  LEASE_TABLE,
-  SUBSCRIPTION_TABLE,
-  type TableNames,
-} from "../../functions/schema/tables";
-import {
-  createTables,
+  createTableSet,
   localDynamoClient,
   QUICK_JVM_OPTIONS,
   startDynamoDbLocal,
@@ -86,12 +81,7 @@ export async function startInfrastructure(options: InfrastructureOptions = {}): 
   const client = localDynamoClient(dynamo.endpoint);
   let tables: TableNames;
   try {
-    const created = await createTables(client, (spec) => `${prefix}${spec.id}`);
-    tables = {
-      leases: created[LEASE_TABLE.id]!,
-      subscriptions: created[SUBSCRIPTION_TABLE.id]!,
-      charges: created[CHARGE_TABLE.id]!,
-    };
+    tables = await createTableSet(client, prefix);
   } catch (error) {
     await Promise.allSettled([stripe.stop(), dynamo.stop()]);
     throw error;

@@ -11,11 +11,13 @@
  *   rect.pause[data-contender], g.crash[data-contender][data-signal], rect.orphaned[data-shard]
  *   circle.fenced-out[data-contender][data-fence][data-step], path.lease-lost[data-contender]
  *   line.charge[data-contender][data-outcome], polyline.cumulative[data-outcome], polyline.due-left
+ *   g.continuation[data-contender][data-link][data-sent]         an Invoke of the run's next link
  * and the recorded timeline is embedded as JSON in script#timeline-data.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ChargeOutcomeKind } from "../../functions/core/billing-run/events";
+import { esc, niceStep } from "../drawing";
 import type { Timeline } from "./timeline";
 
 export interface ReportTable {
@@ -49,15 +51,6 @@ export const OUTCOME_COLORS: Record<ChargeOutcomeKind, string> = {
 
 export function fenceColor(fence: number): string {
   return `hsl(${(fence * 67 + 200) % 360} 62% 52%)`;
-}
-
-function esc(value: string | number): string {
-  return String(value)
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&#39;");
 }
 
 function seconds(ms: number): string {
@@ -100,7 +93,7 @@ export function renderTimelineSvg(timeline: Timeline, leaseMs?: number): string 
   );
 
   // Time axis.
-  const step = niceStep(end);
+  const step = niceStep(end, 14, TIME_STEPS);
   parts.push(`<g class="axis">`);
   for (let t = 0; t <= end; t += step) {
     parts.push(
@@ -221,6 +214,21 @@ export function renderTimelineSvg(timeline: Timeline, leaseMs?: number): string 
     );
   }
 
+  // Continuation links: the invocation that ran out of time invoked the next one (its own lane, link<n>).
+  for (const c of timeline.continuations()) {
+    if (!laneIndex.has(c.contender)) continue;
+    const y = laneY(c.contender) + MID;
+    const px = x(c.at);
+    const what = c.sent
+      ? `invoked continuation link ${c.link}`
+      : `continuation link ${c.link} failed: ${c.error}`;
+    parts.push(
+      `<g class="continuation${c.sent ? "" : " failed"}" data-contender="${esc(c.contender)}" data-link="${c.link}" data-sent="${c.sent}" data-tip="${esc(`${c.contender} ${what} at ${seconds(c.at)}`)}">` +
+        `<path d="M ${px.toFixed(1)} ${y - 9} L ${(px + 9).toFixed(1)} ${y} L ${px.toFixed(1)} ${y + 9} Z"/>` +
+        `<text x="${(px + 11).toFixed(1)}" y="${y - 6}">${c.sent ? "→" : "✕"} link ${c.link}</text></g>`,
+    );
+  }
+
   // Signals.
   for (const s of signals) {
     if (!laneIndex.has(s.contender)) continue;
@@ -283,12 +291,8 @@ export function renderTimelineSvg(timeline: Timeline, leaseMs?: number): string 
   return parts.join("\n");
 }
 
-function niceStep(endMs: number): number {
-  for (const step of [500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000]) {
-    if (endMs / step <= 14) return step;
-  }
-  return 600_000;
-}
+/** Time-axis steps a reader counts in: half seconds up to ten minutes. */
+const TIME_STEPS = [500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000];
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1b1f23;background:#fafafa}
@@ -310,6 +314,8 @@ th{background:#eef1f3}
 #timeline .life{stroke:#8c959f;stroke-width:2}
 #timeline .cold-start{stroke:#c4cbd2;stroke-width:2;stroke-dasharray:2 3}
 #timeline .exit-label{fill:#57606a;paint-order:stroke;stroke:#fff;stroke-width:3px}
+#timeline .continuation path{fill:#0969da}#timeline .continuation text{fill:#0969da;font-weight:600}
+#timeline .continuation.failed path{fill:#c62828}#timeline .continuation.failed text{fill:#c62828}
 #timeline .lease{stroke:#1b1f23;stroke-width:.6;opacity:.9}
 #timeline .lease.end-lost,#timeline .lease.end-killed{stroke:#c62828;stroke-width:1.5}
 #timeline .stale{fill:#fff;fill-opacity:.55;stroke:#c62828;stroke-width:1;stroke-dasharray:4 2}

@@ -5,7 +5,7 @@
  * records (a bad amount, an unknown currency, a missing card) that the run must quarantine and go past.
  */
 import type { InvalidSeed, SubscriptionSeed, TestCard } from "../seed";
-import { prng } from "../seed";
+import { seededRng } from "../stripe-emulator/random";
 
 export type Category =
   | "due-monthly"
@@ -54,7 +54,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 export function buildDataSet(count: number, asOf: string, shards: number, seed: number): DataSet {
-  const random = prng(seed);
+  const random = seededRng(seed);
   const asOfMs = Date.parse(asOf);
   const invalidCount = count >= 10 ? 3 : 0;
   const categories: Category[] = [];

@@ -3,6 +3,7 @@
  * HTML report's contents.
  */
 import type { ChargeOutcomeKind } from "../../functions/core/billing-run/events";
+import { columns } from "../../cli/format";
 import type { ReportInput } from "../cluster/report-html";
 import type { LeaseInterval, Takeover } from "../cluster/timeline";
 import type { RunOptions } from "./options";
@@ -60,6 +61,8 @@ export interface LocalRunSummary {
     readonly byCategory: Record<string, number>;
   };
   readonly rounds: number;
+  /** Continuation links the function invoked (each one more invocation), and those whose Invoke failed. */
+  readonly continuationLinks: { readonly sent: number; readonly failed: number };
   /** Billing periods by their final state in the ledger (the charges table); what was charged per currency. */
   readonly charges: {
     readonly succeeded: number;
@@ -179,6 +182,10 @@ export function summarize(
       byCategory: { ...result.dataSet.byCategory },
     },
     rounds: result.roundsFired,
+    continuationLinks: {
+      sent: timeline.continuations().filter((c) => c.sent).length,
+      failed: timeline.continuations().filter((c) => !c.sent).length,
+    },
     charges: ledger,
     events: state.counts(),
     dueLeft: result.dueLeft,
@@ -262,14 +269,6 @@ function money(byCurrency: Record<string, number>): string {
   return parts.length > 0 ? parts.join(", ") : "nothing";
 }
 
-function columns(rows: readonly (readonly string[])[]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) =>
-    row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "),
-  );
-}
-
 function exitText(c: ContenderSummary): string {
   if (!c.exit) return "running";
   if (c.exit.signal) return `${c.exit.signal}${c.exit.timedOut ? " (timeout)" : ""}`;
@@ -309,7 +308,12 @@ export function formatSummary(summary: LocalRunSummary, options: { color: boolea
           ? ` (${summary.stripe.requestsPerSettledCharge} per settled charge)`
           : ""),
     ],
-    ["rounds", `${summary.rounds} schedule tick(s), ${summary.contenders.length} invocation(s)`],
+    [
+      "rounds",
+      `${summary.rounds} schedule tick(s), ${summary.contenders.length} invocation(s), ` +
+        `${summary.continuationLinks.sent} of them continuation links` +
+        (summary.continuationLinks.failed > 0 ? ` (${summary.continuationLinks.failed} failed to send)` : ""),
+    ],
   ];
   for (const t of summary.takeovers) {
     facts.push([

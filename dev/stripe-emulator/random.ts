@@ -6,7 +6,10 @@ import { randomBytes } from "node:crypto";
 
 export type Rng = () => number;
 
-/** mulberry32: small, fast, good enough for fault injection; returns floats in [0, 1). */
+/**
+ * mulberry32: small, fast, good enough for fault injection; returns floats in [0, 1). The one seeded
+ * generator of dev/ and bench/: seeded data sets, the chaos suite's draws and the emulator's faults.
+ */
 export function seededRng(seed: number): Rng {
   let state = seed >>> 0;
   return () => {

@@ -13,8 +13,16 @@ export interface DynamoConfig {
 }
 
 export function createDocumentClient(config: DynamoConfig = {}): DynamoDBDocumentClient {
+  return documentClient(createDynamoClient(config));
+}
+
+/**
+ * The low-level client under createDocumentClient, for a caller that must also close it: the document
+ * client's own destroy() leaves the client it wraps open.
+ */
+export function createDynamoClient(config: DynamoConfig = {}): DynamoDBClient {
   const local = config.endpoint !== undefined;
-  const client = new DynamoDBClient({
+  return new DynamoDBClient({
     ...(local && {
       endpoint: config.endpoint,
       // DynamoDB Local accepts any credentials; fixed ones keep a developer's real ones out of it.
@@ -23,6 +31,10 @@ export function createDocumentClient(config: DynamoConfig = {}): DynamoDBDocumen
     region: config.region ?? process.env.AWS_REGION ?? "us-east-1",
     maxAttempts: config.maxAttempts ?? 5,
   });
+}
+
+/** The adapters' document client over `client`: how items are written and how numbers are read back. */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: readNumber },

@@ -21,8 +21,10 @@ import {
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import type { Clock } from "../core/clock";
+import { InvalidInputError } from "../core/input-error";
 import type { LeaseToken } from "../core/lease/lease";
 import type { CapacityMeter } from "./dynamo";
+import { FencedWriteCancelledError, FencedWriteConflictError } from "./fenced-write-errors";
 import { HOLDER_CONDITION, HOLDER_NAMES, holderValues, leaseRecordKey } from "./dynamo-lease-store";
 import { cancellationReasons, type CancellationReason } from "./transaction-errors";
 
@@ -75,7 +77,9 @@ export class FencedWriter {
    */
   write(token: LeaseToken, items: FencedItem[]): Promise<FencedWriteResult> {
     if (items.length === 0 || items.length >= MAX_ACTIONS) {
-      return Promise.reject(new Error(`a fenced write takes 1 to ${MAX_ACTIONS - 1} items`));
+      return Promise.reject(
+        new InvalidInputError("items", `a fenced write takes 1 to ${MAX_ACTIONS - 1} items`),
+      );
     }
     return new Promise((resolve, reject) => {
       this.enqueue({ token, items, conflicts: 0, resolve, reject });
@@ -149,12 +153,16 @@ export class FencedWriter {
         for (const write of batch) write.reject(error);
         return;
       }
-      await this.settleCancelled(batch, reasons);
+      await this.settleCancelled(batch, reasons, error);
     }
   }
 
   /** Answers each write of a cancelled transaction from its own reasons; retries the innocent. */
-  private async settleCancelled(batch: PendingWrite[], reasons: CancellationReason[]): Promise<void> {
+  private async settleCancelled(
+    batch: PendingWrite[],
+    reasons: CancellationReason[],
+    cancellation: unknown,
+  ): Promise<void> {
     if (reasons[0]?.code === "ConditionalCheckFailed") {
       for (const write of batch) write.resolve({ ok: false, reason: "fenced-out" });
       return;
@@ -174,9 +182,9 @@ export class FencedWriter {
         reasons[0]?.code === "TransactionConflict" || own.some((r) => r.code === "TransactionConflict");
       if (conflicted) write.conflicts += 1;
       const unexpected = own.find((r) => r.code !== "None" && r.code !== "TransactionConflict");
-      if (unexpected) write.reject(new Error(`fenced write cancelled: ${unexpected.code}`));
+      if (unexpected) write.reject(new FencedWriteCancelledError(unexpected.code, { cause: cancellation }));
       else if (write.conflicts > CONFLICT_RETRIES)
-        write.reject(new Error("fenced write: too many transaction conflicts"));
+        write.reject(new FencedWriteConflictError(write.conflicts, { cause: cancellation }));
       else again.push(write);
     }
     if (again.length === 0) return;

@@ -13,7 +13,9 @@ import { redactSecrets } from "../core/secrets";
 export const STRIPE_KEY_MAX_AGE_SECONDS = 5 * 60;
 
 /** The key could not be read, or what was read is not a Stripe secret key. */
-export class StripeKeyError extends BillingJobError {}
+export class StripeKeyError extends BillingJobError {
+  override readonly name: string = "StripeKeyError";
+}
 
 /** Where the key is: a Secrets Manager secret (deployed) or the environment (local). */
 export type StripeKeySource =

@@ -6,7 +6,7 @@
 import { beforeEach, afterEach, describe, expect, it } from "vitest";
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
+import { monthlySeed, seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
 import type { ReconcileReport } from "../../cli/commands/reconcile";
 import { createTestTables, type TestTables } from "../support/dynamo";
 import { startContender, TEST_API_KEY } from "../support/billing";
@@ -18,19 +18,8 @@ let tables: TestTables;
 let emulator: StripeEmulator;
 let now: number;
 
-const monthly = (id: string, amount: number): SubscriptionSeed => {
-  const start = new Date(now - 2 * HOUR);
-  return {
-    subscriptionId: id,
-    shard: 0,
-    card: "succeeds",
-    amount,
-    currency: "usd",
-    interval: "month",
-    anchorDay: start.getUTCDate(),
-    nextPeriodStart: start.toISOString(),
-  };
-};
+const monthly = (id: string, amount: number): SubscriptionSeed =>
+  monthlySeed(id, new Date(now - 2 * HOUR), { amount });
 
 beforeEach(async () => {
   now = Date.now();

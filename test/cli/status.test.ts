@@ -7,44 +7,32 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
+import { monthlySeed, storedMonthly, type SubscriptionSeed } from "../../dev/seed";
 import { retrySchedule } from "../../functions/core/billing/retry-policy";
 import { systemClock } from "../../functions/core/clock";
 import { LeaseClient } from "../../functions/core/lease/lease-client";
 import { DynamoLeaseStore } from "../../functions/aws/dynamo-lease-store";
 import { createTestTables, type TestTables } from "../support/dynamo";
-import { startContender, TEST_API_KEY } from "../support/billing";
+import { startContender } from "../support/billing";
+import { seedWithTestKey } from "../support/seeding";
 import { json, ops, tableFlags } from "./ops-harness";
 import type { StatusReport } from "../../cli/commands/status";
 
 const HOUR = 3_600_000;
 const NOW = Date.now();
 const AS_OF = new Date(NOW).toISOString();
-const monthly = (id: string, card: SubscriptionSeed["card"], hoursAgo = 2): SubscriptionSeed => {
-  const start = new Date(NOW - hoursAgo * HOUR);
-  return {
-    subscriptionId: id,
-    shard: 0,
-    card,
-    amount: 1999,
-    currency: "usd",
-    interval: "month",
-    anchorDay: start.getUTCDate(),
-    nextPeriodStart: start.toISOString(),
-  };
-};
+const monthly = (id: string, card: SubscriptionSeed["card"], hoursAgo = 2): SubscriptionSeed =>
+  monthlySeed(id, new Date(NOW - hoursAgo * HOUR), { card });
 
 let tables: TestTables;
 let emulator: StripeEmulator;
 
 beforeAll(async () => {
   [tables, emulator] = await Promise.all([createTestTables("cli-status"), startStripeEmulator()]);
-  const stripe = stripeClient(TEST_API_KEY, emulator.url);
   const start = new Date(NOW - 2 * HOUR);
-  await seedSubscriptions(
-    tables.doc,
-    tables.names,
-    stripe,
+  await seedWithTestKey(
+    tables,
+    emulator.url,
     [
       monthly("sub_ok", "succeeds"),
       monthly("sub_declines", "declines"),
@@ -57,18 +45,7 @@ beforeAll(async () => {
       {
         subscriptionId: "sub_bad_amount",
         shard: 0,
-        item: {
-          customerId: "cus_x",
-          paymentMethodId: "pm_x",
-          amount: 12.5,
-          currency: "usd",
-          interval: "month",
-          anchorDay: start.getUTCDate(),
-          nextPeriodStart: start.toISOString(),
-          nextAttemptAt: start.toISOString(),
-          createdAt: start.toISOString(),
-          updatedAt: start.toISOString(),
-        },
+        item: storedMonthly(start, { customerId: "cus_x", paymentMethodId: "pm_x", amount: 12.5 }),
       },
     ],
   );
@@ -111,7 +88,7 @@ beforeAll(async () => {
     }),
   );
   // Two more due that no run has looked at yet.
-  await seedSubscriptions(tables.doc, tables.names, stripe, [
+  await seedWithTestKey(tables, emulator.url, [
     monthly("sub_new_1", "succeeds", 1),
     monthly("sub_new_2", "succeeds", 1),
   ]);
@@ -188,6 +165,37 @@ describe("ops status", () => {
     for (const label of ["due now", "pending", "in doubt", "quarantined"]) {
       expect(row(label).slice(0, countColumnEnd)).toMatch(/\d$/);
     }
+  });
+
+  it("--json: the backlog, its oldest renewal, and the time to drain it at the account's budget", async () => {
+    const env = { STRIPE_ACCOUNT_REQUESTS_PER_SECOND: "4" };
+    const report = json<StatusReport>(await ops(["status", "--json", ...tableFlags(tables)], env));
+    // The four still due (see the counts); the oldest are sub_doubt and sub_pending, due two hours ago.
+    expect(report.backlog).toMatchObject({
+      due: 4,
+      oldestDueAt: new Date(NOW - 2 * HOUR).toISOString(),
+      budgetRequestsPerSecond: 4,
+      requestsPerCharge: 2,
+      drainSeconds: 2,
+      budgetProblem: null,
+    });
+    expect(report.backlog.oldestAgeSeconds).toBe(
+      Math.round((Date.parse(report.at) - (NOW - 2 * HOUR)) / 1000),
+    );
+  });
+
+  it("prints the backlog for people, and says so when the budget cannot be read", async () => {
+    const result = await ops(["status", ...tableFlags(tables)], { STRIPE_ACCOUNT_REQUESTS_PER_SECOND: "4" });
+    expect(result.stdout).toMatch(/^4 renewals due; the oldest due renewal has waited 2h/m);
+    expect(result.stdout).toMatch(
+      /^time to drain at the budget: 2s \(4 renewals × 2 requests ÷ 4 requests\/s, the least it can take\)$/m,
+    );
+    // The per-leader rate it replaced is refused by the function's settings: status still answers.
+    const old = await ops(["status", ...tableFlags(tables)], { STRIPE_MAX_REQUESTS_PER_SECOND: "20" });
+    expect(old.code).toBe(0);
+    expect(old.stdout).toMatch(
+      /^time to drain: unknown, the budget could not be read \(STRIPE_MAX_REQUESTS_PER_SECOND: is no longer read/m,
+    );
   });
 
   it("--list STATE lists the records of one state from the attention index, with the reason", async () => {

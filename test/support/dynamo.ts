@@ -2,14 +2,9 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createTables, localDynamoClient } from "../../dev/dynamodb-local";
+import { createTableSet, localDynamoClient } from "../../dev/dynamodb-local";
 import { createDocumentClient } from "../../functions/aws/dynamo";
-import {
-  CHARGE_TABLE,
-  LEASE_TABLE,
-  SUBSCRIPTION_TABLE,
-  type TableNames,
-} from "../../functions/schema/tables";
+import type { TableNames } from "../../functions/schema/tables";
 
 export interface TestTables {
   readonly endpoint: string;
@@ -22,12 +17,7 @@ export async function createTestTables(label = "t"): Promise<TestTables> {
   const prefix = `${label}-${randomUUID().slice(0, 8)}`;
   const client = localDynamoClient(endpoint);
   try {
-    const created = await createTables(client, (spec) => `${prefix}-${spec.id}`);
-    const names: TableNames = {
-      leases: created[LEASE_TABLE.id]!,
-      subscriptions: created[SUBSCRIPTION_TABLE.id]!,
-      charges: created[CHARGE_TABLE.id]!,
-    };
+    const names = await createTableSet(client, `${prefix}-`);
     return { endpoint, names, doc: createDocumentClient({ endpoint }) };
   } finally {
     client.destroy();

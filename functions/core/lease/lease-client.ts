@@ -17,6 +17,7 @@ import {
   validateOwner,
 } from "./lease";
 import type { LeaseStore } from "./lease-store";
+import { LeaseContentionError } from "./lease-contention-error";
 import { type LeaseTimings, validateTimings } from "./lease-timings";
 
 export type AcquireResult =
@@ -108,7 +109,7 @@ export class LeaseClient {
         const latest = await this.store.read(leaseKey);
         const winner = this.liveHolder(leaseKey, latest, owner, this.clock.now());
         if (winner) return { kind: "held", holder: winner, snapshot: latest };
-        throw new Error(`lease ${leaseKey}: still contended after ${attempt} attempts`);
+        throw new LeaseContentionError(leaseKey, attempt, `still contended after ${attempt} attempts`);
       }
       // Spread retries out so contenders that lost together do not collide again.
       await this.clock.sleep(Math.floor(Math.random() * 20 * attempt));
@@ -162,6 +163,6 @@ export class LeaseClient {
         return { previous, fence };
       }
     }
-    throw new Error(`lease ${leaseKey}: fence kept moving; try again`);
+    throw new LeaseContentionError(leaseKey, MAX_ACQUIRE_ATTEMPTS, "fence kept moving; try again");
   }
 }

@@ -5,11 +5,12 @@
  * 5 (ledger ⇄ provider).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
-import { checkInvariants } from "../../dev/invariants";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { countingGateway, startContender, TEST_API_KEY } from "../support/billing";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { dueSubscriptions } from "../../../dev/seed";
+import { checkInvariants } from "../../../dev/invariants";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { seedWithTestKey } from "../../support/seeding";
+import { countingGateway, startContender } from "../../support/billing";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
 let tables: TestTables;
@@ -20,12 +21,7 @@ beforeAll(async () => {
     createTestTables("once"),
     startStripeEmulator({ latencyMs: 0 } as never),
   ]);
-  await seedSubscriptions(
-    tables.doc,
-    tables.names,
-    stripeClient(TEST_API_KEY, emulator.url),
-    dueSubscriptions(500, AS_OF),
-  );
+  await seedWithTestKey(tables, emulator.url, dueSubscriptions(500, AS_OF));
 });
 afterAll(async () => {
   await emulator?.stop();

@@ -5,11 +5,12 @@
  * Invariants (docs/design.md#invariants): 1, 2 and 5.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
-import { checkInvariants, scanAll } from "../../dev/invariants";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { startContender, TEST_API_KEY } from "../support/billing";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { dueSubscriptions } from "../../../dev/seed";
+import { checkInvariants, scanAll } from "../../../dev/invariants";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { seedWithTestKey } from "../../support/seeding";
+import { startContender } from "../../support/billing";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
 const COUNT = 120;
@@ -18,12 +19,7 @@ let emulator: StripeEmulator;
 
 beforeAll(async () => {
   [tables, emulator] = await Promise.all([createTestTables("faults"), startStripeEmulator({ seed: 7 })]);
-  await seedSubscriptions(
-    tables.doc,
-    tables.names,
-    stripeClient(TEST_API_KEY, emulator.url),
-    dueSubscriptions(COUNT, AS_OF),
-  );
+  await seedWithTestKey(tables, emulator.url, dueSubscriptions(COUNT, AS_OF));
 });
 afterAll(async () => {
   await emulator?.stop();

@@ -7,12 +7,13 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { seedSubscriptions, stripeClient, type InvalidSeed, type SubscriptionSeed } from "../../dev/seed";
-import { dryRun } from "../../functions/core/billing-run/dry-run";
-import { createBillingJob } from "../../functions/handler/billing-job";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { startContender, testConfig, TEST_API_KEY } from "../support/billing";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { monthlySeed, storedMonthly, type InvalidSeed, type SubscriptionSeed } from "../../../dev/seed";
+import { dryRun } from "../../../functions/core/billing-run/dry-run";
+import { createBillingJob } from "../../../functions/handler/billing-job";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { startContender, testConfig } from "../../support/billing";
+import { seedWithTestKey } from "../../support/seeding";
 
 const DAY = 86_400_000;
 
@@ -53,29 +54,10 @@ function record(id: string, kind: Kind, daysAgo: number, now: number): Subscript
   const start = new Date(
     now - (kind === "future" || kind === "early" || kind === "future-broken" ? -daysAgo : daysAgo) * DAY,
   );
-  const good: SubscriptionSeed = {
-    subscriptionId: id,
-    shard: 0,
-    card: "succeeds",
-    amount: 1000 + daysAgo,
-    currency: "usd",
-    interval: "month",
-    anchorDay: start.getUTCDate(),
-    nextPeriodStart: start.toISOString(),
-  };
-  if (kind === "due" || kind === "behind" || kind === "future") return good;
-  const raw = {
-    customerId: "cus_none",
-    paymentMethodId: "pm_card_visa",
-    amount: 1000,
-    currency: "usd",
-    interval: "month",
-    anchorDay: start.getUTCDate(),
-    nextPeriodStart: start.toISOString(),
-    nextAttemptAt: start.toISOString(),
-    createdAt: start.toISOString(),
-    updatedAt: start.toISOString(),
-  };
+  if (kind === "due" || kind === "behind" || kind === "future") {
+    return monthlySeed(id, start, { amount: 1000 + daysAgo });
+  }
+  const raw = storedMonthly(start);
   const past = new Date(now - DAY).toISOString();
   const items: Record<Exclude<Kind, "due" | "behind" | "future">, Record<string, unknown>> = {
     early: { ...raw, nextAttemptAt: past },
@@ -103,10 +85,9 @@ it("a dry run reports exactly what the real run at the same instant then charges
       const label = `c${++caseNumber}`;
       const now = Date.now();
       const seeds = entries.map((e, i) => record(`${label}_${i}_${e.kind}`, e.kind, e.daysAgo, now));
-      await seedSubscriptions(
-        tables.doc,
-        tables.names,
-        stripeClient(TEST_API_KEY, emulator.url),
+      await seedWithTestKey(
+        tables,
+        emulator.url,
         seeds.filter((s): s is SubscriptionSeed => "card" in s),
         seeds.filter((s): s is InvalidSeed => "item" in s),
       );

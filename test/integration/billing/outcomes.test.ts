@@ -5,33 +5,23 @@
  * due is silently dropped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { skewedClock, systemClock } from "../../functions/core/clock";
+import { skewedClock, systemClock } from "../../../functions/core/clock";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
-import { checkInvariants } from "../../dev/invariants";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { startContender, TEST_API_KEY } from "../support/billing";
-import { retrySchedule } from "../../functions/core/billing/retry-policy";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { monthlySeed, storedMonthly, type SubscriptionSeed } from "../../../dev/seed";
+import { checkInvariants } from "../../../dev/invariants";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { startContender } from "../../support/billing";
+import { seedWithTestKey } from "../../support/seeding";
+import { retrySchedule } from "../../../functions/core/billing/retry-policy";
 
 const HOUR = 3_600_000;
 // The ledger stamps times with the real clock, so the scenario is placed around now.
 const NOW = Date.now();
 const AS_OF = new Date(NOW).toISOString();
 const start = (hoursAgo: number) => new Date(NOW - hoursAgo * HOUR);
-const monthly = (id: string, card: SubscriptionSeed["card"], hoursAgo = 1): SubscriptionSeed => {
-  const s = start(hoursAgo);
-  return {
-    subscriptionId: id,
-    shard: 0,
-    card,
-    amount: 1999,
-    currency: "usd",
-    interval: "month",
-    anchorDay: s.getUTCDate(),
-    nextPeriodStart: s.toISOString(),
-  };
-};
+const monthly = (id: string, card: SubscriptionSeed["card"], hoursAgo = 1): SubscriptionSeed =>
+  monthlySeed(id, start(hoursAgo), { card });
 
 let tables: TestTables;
 let emulator: StripeEmulator;
@@ -77,24 +67,15 @@ const threeMonthsAgo = new Date(
 
 beforeAll(async () => {
   [tables, emulator] = await Promise.all([createTestTables("outcomes"), startStripeEmulator()]);
-  await seedSubscriptions(
-    tables.doc,
-    tables.names,
-    stripeClient(TEST_API_KEY, emulator.url),
+  await seedWithTestKey(
+    tables,
+    emulator.url,
     [
       monthly("sub_ok", "succeeds"),
       monthly("sub_declines", "declines"),
       monthly("sub_3ds", "needsAuthentication"),
-      {
-        subscriptionId: "sub_missed",
-        shard: 0,
-        card: "succeeds",
-        amount: 500,
-        currency: "eur",
-        interval: "month",
-        anchorDay: 1,
-        nextPeriodStart: threeMonthsAgo.toISOString(),
-      },
+      // Anchored on the 1st, three periods behind.
+      monthlySeed("sub_missed", threeMonthsAgo, { amount: 500, currency: "eur" }),
     ],
     [
       { subscriptionId: "sub_bad_amount", shard: 0, item: { ...rawValid(), amount: 12.5 } },
@@ -110,19 +91,7 @@ afterAll(async () => {
 });
 
 function rawValid() {
-  const s = start(1);
-  return {
-    customerId: "cus_missing",
-    paymentMethodId: "pm_missing",
-    amount: 1000,
-    currency: "usd",
-    interval: "month",
-    anchorDay: s.getUTCDate(),
-    nextPeriodStart: s.toISOString(),
-    nextAttemptAt: s.toISOString(),
-    createdAt: s.toISOString(),
-    updatedAt: s.toISOString(),
-  };
+  return storedMonthly(start(1), { customerId: "cus_missing", paymentMethodId: "pm_missing" });
 }
 
 describe("one run over a mixed book", () => {

@@ -7,15 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
-import { checkInvariants } from "../../dev/invariants";
-import { localDynamoClient } from "../../dev/dynamodb-local";
-import { leaseRecordKey } from "../../functions/aws/dynamo-lease-store";
-import { createBillingJob } from "../../functions/handler/billing-job";
-import { dryRun } from "../../functions/core/billing-run/dry-run";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { startContender, testConfig, TEST_API_KEY } from "../support/billing";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { monthlySeed, type SubscriptionSeed } from "../../../dev/seed";
+import { checkInvariants } from "../../../dev/invariants";
+import { localDynamoClient } from "../../../dev/dynamodb-local";
+import { leaseRecordKey } from "../../../functions/aws/dynamo-lease-store";
+import { createBillingJob } from "../../../functions/handler/billing-job";
+import { dryRun } from "../../../functions/core/billing-run/dry-run";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { startContender, testConfig } from "../../support/billing";
+import { seedWithTestKey } from "../../support/seeding";
 
 const NOW = Date.now();
 const DAY = 86_400_000;
@@ -32,21 +33,11 @@ afterAll(async () => {
 
 /** A monthly subscription on `shard` whose period began `daysAgo` days ago, anchored on that day. */
 function due(subscriptionId: string, shard = 0, daysAgo = 1): SubscriptionSeed {
-  const start = new Date(NOW - daysAgo * DAY);
-  return {
-    subscriptionId,
-    shard,
-    card: "succeeds",
-    amount: 1200,
-    currency: "usd",
-    interval: "month",
-    anchorDay: start.getUTCDate(),
-    nextPeriodStart: start.toISOString(),
-  };
+  return monthlySeed(subscriptionId, new Date(NOW - daysAgo * DAY), { shard, amount: 1200 });
 }
 
 async function seed(...seeds: SubscriptionSeed[]) {
-  await seedSubscriptions(tables.doc, tables.names, stripeClient(TEST_API_KEY, emulator.url), seeds);
+  await seedWithTestKey(tables, emulator.url, seeds);
 }
 
 async function subscription(id: string): Promise<Record<string, unknown>> {

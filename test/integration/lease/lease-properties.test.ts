@@ -8,13 +8,13 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { beforeAll, expect, it } from "vitest";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
-import { LeaseClient } from "../../functions/core/lease/lease-client";
-import { ManualClock } from "../../functions/core/clock";
-import { DynamoLeaseStore } from "../../functions/aws/dynamo-lease-store";
-import { FencedWriter } from "../../functions/aws/fenced-writer";
-import type { HeldLease } from "../../functions/core/lease/lease";
-import { LEASE_RECORD } from "../../functions/schema/tables";
-import { createTestTables, type TestTables } from "../support/dynamo";
+import { LeaseClient } from "../../../functions/core/lease/lease-client";
+import { ManualClock } from "../../../functions/core/clock";
+import { DynamoLeaseStore } from "../../../functions/aws/dynamo-lease-store";
+import { FencedWriter } from "../../../functions/aws/fenced-writer";
+import type { HeldLease } from "../../../functions/core/lease/lease";
+import { LEASE_RECORD } from "../../../functions/schema/tables";
+import { createTestTables, type TestTables } from "../../support/dynamo";
 
 let tables: TestTables;
 beforeAll(async () => {

@@ -5,13 +5,14 @@
  * Invariants (docs/design.md#invariants): 1 (no double charge), 2 (nothing due lost), 5 (ledger ⇄ Stripe).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
-import { checkInvariants } from "../../dev/invariants";
-import type { PaymentGateway } from "../../functions/core/payments/payment-gateway";
-import type { ChargeLedger } from "../../functions/core/billing-run/ports";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { delegate, startContender, TEST_API_KEY } from "../support/billing";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { dueSubscriptions } from "../../../dev/seed";
+import { checkInvariants } from "../../../dev/invariants";
+import type { PaymentGateway } from "../../../functions/core/payments/payment-gateway";
+import type { ChargeLedger } from "../../../functions/core/billing-run/ports";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { seedWithTestKey } from "../../support/seeding";
+import { delegate, startContender } from "../../support/billing";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
 let tables: TestTables;
@@ -19,12 +20,7 @@ let emulator: StripeEmulator;
 
 beforeEach(async () => {
   [tables, emulator] = await Promise.all([createTestTables("crash"), startStripeEmulator()]);
-  await seedSubscriptions(
-    tables.doc,
-    tables.names,
-    stripeClient(TEST_API_KEY, emulator.url),
-    dueSubscriptions(6, AS_OF),
-  );
+  await seedWithTestKey(tables, emulator.url, dueSubscriptions(6, AS_OF));
 });
 afterEach(async () => {
   await emulator?.stop();

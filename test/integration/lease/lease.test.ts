@@ -6,13 +6,15 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { LeaseClient, type AcquireResult } from "../../functions/core/lease/lease-client";
-import { ManualClock, MAX_CLOCK_SKEW_MS, skewedClock, systemClock } from "../../functions/core/clock";
-import { DynamoLeaseStore } from "../../functions/aws/dynamo-lease-store";
-import { FencedWriter } from "../../functions/aws/fenced-writer";
-import { LEASE_RECORD } from "../../functions/schema/tables";
-import type { HeldLease } from "../../functions/core/lease/lease";
-import { createTestTables, type TestTables } from "../support/dynamo";
+import { LeaseClient, type AcquireResult } from "../../../functions/core/lease/lease-client";
+import { LeaseContentionError } from "../../../functions/core/lease/lease-contention-error";
+import type { AcquireAttempt } from "../../../functions/core/lease/lease-store";
+import { ManualClock, MAX_CLOCK_SKEW_MS, skewedClock, systemClock } from "../../../functions/core/clock";
+import { DynamoLeaseStore } from "../../../functions/aws/dynamo-lease-store";
+import { FencedWriter } from "../../../functions/aws/fenced-writer";
+import { LEASE_RECORD } from "../../../functions/schema/tables";
+import type { HeldLease } from "../../../functions/core/lease/lease";
+import { createTestTables, type TestTables } from "../../support/dynamo";
 
 let tables: TestTables;
 beforeAll(async () => {
@@ -20,6 +22,7 @@ beforeAll(async () => {
 });
 
 const key = () => `test/${randomUUID().slice(0, 8)}`;
+const TEN_SECOND_LEASE = { leaseDurationMs: 10_000, renewIntervalMs: 2_000, safetyMarginMs: 2_000 };
 const store = () => new DynamoLeaseStore(tables.doc, tables.names.leases);
 function acquired(result: AcquireResult): HeldLease {
   if (result.kind !== "acquired") throw new Error(`expected to acquire, got ${result.kind}`);
@@ -57,11 +60,7 @@ describe("expiry and takeover", () => {
   it("a holder that stops renewing loses the lease; exactly one contender takes over with a larger fence", async () => {
     const leaseKey = key();
     const clock = new ManualClock(1_000_000);
-    const client = new LeaseClient(store(), clock, {
-      leaseDurationMs: 10_000,
-      renewIntervalMs: 2_000,
-      safetyMarginMs: 2_000,
-    });
+    const client = new LeaseClient(store(), clock, TEN_SECOND_LEASE);
     const first = acquired(await client.acquire(leaseKey, "a"));
     const standby = new LeaseClient(store(), clock, client.timings);
 
@@ -85,7 +84,7 @@ describe("expiry and takeover", () => {
  * whose clock runs ahead cannot hold a lease it stopped renewing for longer than a lease.
  */
 describe("clock skew", () => {
-  const timings = { leaseDurationMs: 10_000, renewIntervalMs: 2_000, safetyMarginMs: 2_000 };
+  const timings = TEN_SECOND_LEASE;
 
   it("a holder 30 s behind keeps its lease while it renews, and loses it a whole lease after it stops", async () => {
     const leaseKey = key();
@@ -152,11 +151,7 @@ describe("zombie", () => {
   it("after a takeover, the old holder's renew, release and fenced write are rejected by DynamoDB", async () => {
     const leaseKey = key();
     const clock = new ManualClock(9_000_000);
-    const client = new LeaseClient(store(), clock, {
-      leaseDurationMs: 10_000,
-      renewIntervalMs: 2_000,
-      safetyMarginMs: 2_000,
-    });
+    const client = new LeaseClient(store(), clock, TEN_SECOND_LEASE);
     const writer = new FencedWriter(tables.doc, tables.names.leases, clock);
     const target = {
       TableName: tables.names.charges,
@@ -256,6 +251,50 @@ describe("release", () => {
     expect(await client.renew(holder)).toBeNull();
     const next = acquired(await client.acquire(leaseKey, "fresh"));
     expect(next.fence).toBeGreaterThan(fence);
+  });
+});
+
+/** A store on which a rival breaks the lease (raising the fence) just before each of our conditional writes. */
+class OutrunStore extends DynamoLeaseStore {
+  override async tryAcquire(attempt: AcquireAttempt): Promise<boolean> {
+    await this.rivalBreaks(attempt.leaseKey);
+    return super.tryAcquire(attempt);
+  }
+
+  override async forceRelease(leaseKey: string, ...rest: [number, number, string, number]): Promise<boolean> {
+    await this.rivalBreaks(leaseKey);
+    return super.forceRelease(leaseKey, ...rest);
+  }
+
+  private async rivalBreaks(leaseKey: string): Promise<void> {
+    await new LeaseClient(store(), systemClock).forceRelease(leaseKey, "rival");
+  }
+}
+
+describe("contention", () => {
+  const outrun = () =>
+    new LeaseClient(new OutrunStore(tables.doc, tables.names.leases), new ManualClock(4_000_000));
+  const cases: [string, (leaseKey: string) => Promise<unknown>, string][] = [
+    [
+      "an acquirer that loses every write",
+      (k) => outrun().acquire(k, "a"),
+      "still contended after 8 attempts",
+    ],
+    [
+      "a forced release whose fence keeps moving",
+      (k) => outrun().forceRelease(k, "operator"),
+      "fence kept moving; try again",
+    ],
+  ];
+  it.each(cases)("%s gets a typed LeaseContentionError, and writes nothing", async (_case, call, problem) => {
+    const leaseKey = key();
+    const error: unknown = await call(leaseKey).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaseContentionError);
+    expect(error).toMatchObject({ name: "LeaseContentionError", leaseKey, attempts: 8 });
+    expect((error as Error).message).toBe(`lease ${leaseKey}: ${problem}`);
+    // Only the rival wrote: one fence per break, and no owner on the lease.
+    const after = await new LeaseClient(store(), systemClock).inspect(leaseKey);
+    expect(after).toMatchObject({ fenceRecord: 8, lease: { owner: null } });
   });
 });
 

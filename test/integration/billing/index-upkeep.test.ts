@@ -8,13 +8,13 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { ConsumedCapacity } from "@aws-sdk/client-dynamodb";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
-import { runContender } from "../../functions/core/billing-run/contender";
-import { systemClock } from "../../functions/core/clock";
-import { createBillingJob, createGateway, leaderDeps } from "../../functions/handler/billing-job";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { TEST_API_KEY, testConfig } from "../support/billing";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../../dev/seed";
+import { runContender } from "../../../functions/core/billing-run/contender";
+import { systemClock } from "../../../functions/core/clock";
+import { createBillingJob, createGateway, leaderDeps } from "../../../functions/handler/billing-job";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { TEST_API_KEY, testConfig } from "../../support/billing";
 
 interface ChargeWrite {
   readonly state: string;

@@ -6,13 +6,14 @@
  * rejected by DynamoDB).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
-import { checkInvariants, scanAll } from "../../dev/invariants";
-import type { PaymentGateway } from "../../functions/core/payments/payment-gateway";
-import { createTestTables, type TestTables } from "../support/dynamo";
-import { startContender, TEST_API_KEY } from "../support/billing";
-import { Gate, pausableClock, sleep, waitFor } from "../support/pause";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { dueSubscriptions } from "../../../dev/seed";
+import { checkInvariants, scanAll } from "../../../dev/invariants";
+import type { PaymentGateway } from "../../../functions/core/payments/payment-gateway";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { seedWithTestKey } from "../../support/seeding";
+import { startContender } from "../../support/billing";
+import { Gate, pausableClock, sleep, waitFor } from "../../support/pause";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
 const LEASE_MS = 3_000;
@@ -21,12 +22,7 @@ let emulator: StripeEmulator;
 
 beforeEach(async () => {
   [tables, emulator] = await Promise.all([createTestTables("zombie"), startStripeEmulator()]);
-  await seedSubscriptions(
-    tables.doc,
-    tables.names,
-    stripeClient(TEST_API_KEY, emulator.url),
-    dueSubscriptions(4, AS_OF),
-  );
+  await seedWithTestKey(tables, emulator.url, dueSubscriptions(4, AS_OF));
 });
 afterEach(async () => {
   await emulator?.stop();
