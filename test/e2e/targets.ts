@@ -4,43 +4,21 @@
  * - `local`, always: the bundle `cdk synth` produced, loaded by plain `node` in its own process per
  *   invocation (as Lambda loads it), against DynamoDB Local and the Stripe emulator.
  * - `localstack`, when LocalStack answers at $LOCALSTACK_ENDPOINT (default http://localhost:4566) and the
- *   stack was deployed there with localstack/deploy.sh (cdk.out/localstack-outputs.json) with a Stripe
- *   test key in STRIPE_SECRET_KEY: the real Lambda, invoked through the Lambda API, against LocalStack's
- *   DynamoDB and Stripe's test mode.
+ *   stack was deployed there with localstack/deploy.sh: the real Lambda, invoked through the Lambda API,
+ *   against LocalStack's DynamoDB and whichever Stripe the deployed function calls (localstack/deployment.ts):
+ *   the compose file's emulator (the default), or Stripe's test mode with STRIPE_SECRET_KEY.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { startStripeEmulator } from "../../dev/stripe-emulator";
 import { stripeClient } from "../../dev/seed";
-import type { ProviderRecord } from "../../dev/invariants";
-import { createDocumentClient } from "../../functions/aws/dynamo";
-import {
-  CHARGE_TABLE,
-  LEASE_TABLE,
-  SUBSCRIPTION_TABLE,
-  type TableNames,
-} from "../../functions/schema/tables";
+import type { BillingTarget } from "../../localstack/billing-path";
+import { connectLocalStack, localStackSettings, type Connection } from "../../localstack/deployment";
 import { createTestTables } from "../support/dynamo";
 import { synthesizeBundle } from "../infra/synth";
-import type Stripe from "stripe";
-
-export interface E2eTarget {
-  readonly name: string;
-  readonly doc: DynamoDBDocumentClient;
-  readonly tables: TableNames;
-  readonly stripe: Stripe;
-  /** One invocation of the function with `event`; resolves with its result. */
-  invoke(event: unknown, id: string): Promise<Record<string, unknown>>;
-  /** The provider's record of PaymentIntents made since the target was set up. */
-  providerRecord(): Promise<ProviderRecord>;
-  close(): Promise<void>;
-}
 
 const LOCAL_KEY = "sk_test_e2eLocalTarget";
 
-export async function localTarget(): Promise<E2eTarget> {
+export async function localTarget(): Promise<BillingTarget> {
   const { handlerFile } = await synthesizeBundle();
   const [tables, emulator] = await Promise.all([createTestTables("e2e"), startStripeEmulator()]);
   const url = new URL(emulator.url);
@@ -58,11 +36,15 @@ export async function localTarget(): Promise<E2eTarget> {
     STRIPE_API_PROTOCOL: "http",
     STOP_CLAIMING_MARGIN_MS: "5000",
     STANDBY_POLL_MS: "200",
+    // No Lambda API here to continue a run in: a run handed back waits for the next invocation.
+    MAX_CONTINUATION_LINKS: "0",
   };
   return {
     name: "local (synthesized bundle in child processes, DynamoDB Local, Stripe emulator)",
     doc: tables.doc,
     tables: tables.names,
+    // The function is given no SHARD_COUNT: one shard.
+    shards: 1,
     stripe: stripeClient(LOCAL_KEY, emulator.url),
     invoke: (event, id) => invokeBundle(handlerFile, env, event, id),
     providerRecord: async () => emulator.snapshot(),
@@ -80,7 +62,12 @@ function invokeBundle(
   const script = `
     const { handler } = require(${JSON.stringify(handlerFile)});
     const deadline = Date.now() + 120000;
-    const context = { awsRequestId: ${JSON.stringify(id)}, getRemainingTimeInMillis: () => deadline - Date.now() };
+    const context = {
+      awsRequestId: ${JSON.stringify(id)},
+      functionName: "e2e-local",
+      invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:e2e-local",
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+    };
     handler(${JSON.stringify(event)}, context).then(
       (result) => { process.stdout.write("RESULT " + JSON.stringify(result) + "\\n"); },
       (error) => { process.stdout.write("ERROR " + error.message + "\\n"); process.exitCode = 1; });`;
@@ -99,66 +86,7 @@ function invokeBundle(
   });
 }
 
-const LOCALSTACK = process.env.LOCALSTACK_ENDPOINT ?? "http://localhost:4566";
-const OUTPUTS = "cdk.out/localstack-outputs.json";
-
-/** The LocalStack target, or null (with the reason) when it is not available here. */
-export async function localStackTarget(): Promise<{ target: E2eTarget } | { unavailable: string }> {
-  const answering = await fetch(`${LOCALSTACK}/_localstack/health`, {
-    signal: AbortSignal.timeout(1_000),
-  }).then(
-    (r) => r.ok,
-    () => false,
-  );
-  if (!answering) return { unavailable: `LocalStack is not answering at ${LOCALSTACK}` };
-  if (!existsSync(OUTPUTS)) return { unavailable: `${OUTPUTS} is missing: run localstack/deploy.sh first` };
-  const key = process.env.STRIPE_SECRET_KEY ?? "";
-  if (!key.startsWith("sk_test_")) return { unavailable: "STRIPE_SECRET_KEY must hold a Stripe test key" };
-  const outputs = Object.values(
-    JSON.parse(readFileSync(OUTPUTS, "utf8")) as Record<string, Record<string, string>>,
-  )[0]!;
-  const aws = {
-    endpoint: LOCALSTACK,
-    region: process.env.AWS_REGION ?? "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  };
-  const lambda = new LambdaClient(aws);
-  const since = Math.floor(Date.now() / 1000) - 60;
-  const stripe = stripeClient(key);
-  return {
-    target: {
-      name: "localstack (deployed Lambda, LocalStack DynamoDB, Stripe test mode)",
-      doc: createDocumentClient({ endpoint: LOCALSTACK }),
-      tables: {
-        leases: outputs[`${LEASE_TABLE.id}TableName`] ?? "",
-        subscriptions: outputs[`${SUBSCRIPTION_TABLE.id}TableName`] ?? "",
-        charges: outputs[`${CHARGE_TABLE.id}TableName`] ?? "",
-      },
-      stripe,
-      invoke: async (event) => {
-        const out = await lambda.send(
-          new InvokeCommand({ FunctionName: outputs.FunctionName, Payload: JSON.stringify(event) }),
-        );
-        const body = JSON.parse(new TextDecoder().decode(out.Payload)) as Record<string, unknown>;
-        if (out.FunctionError) throw new Error(`function error: ${JSON.stringify(body)}`);
-        return body;
-      },
-      providerRecord: async () => {
-        const paymentIntents: ProviderRecord["paymentIntents"][number][] = [];
-        for await (const pi of stripe.paymentIntents.list({ created: { gte: since }, limit: 100 })) {
-          if (pi.metadata?.source === "lease-billing") {
-            paymentIntents.push({
-              id: pi.id,
-              status: pi.status,
-              amount: pi.amount,
-              currency: pi.currency,
-              metadata: pi.metadata,
-            });
-          }
-        }
-        return { paymentIntents };
-      },
-      close: async () => undefined,
-    },
-  };
+/** The stack deployed to LocalStack, or why it is not available here. */
+export function localStackTarget(): Promise<Connection> {
+  return connectLocalStack(localStackSettings(process.env));
 }
