@@ -3,13 +3,22 @@
  * code 2) naming the flag, before anything is read or written.
  */
 import { parseArgs } from "node:util";
+import { readWholeNumber } from "../functions/core/whole-number";
 
 /** A mistake in how the tool was called, or a setting it needs and cannot find. Nothing was done. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
-export const COMMANDS = ["status", "release", "reconcile", "resolve-in-doubt", "rerun", "help"] as const;
+export const COMMANDS = [
+  "status",
+  "release",
+  "reconcile",
+  "resolve-in-doubt",
+  "rerun",
+  "subscriptions",
+  "help",
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type OptionSpec = { type: "string" | "boolean"; multiple?: boolean; short?: string };
@@ -52,6 +61,11 @@ const BY_COMMAND: Record<Command, Record<string, OptionSpec>> = {
     shard: { type: "string", multiple: true },
     reason: { type: "string" },
     wait: { type: "string" },
+  },
+  subscriptions: {
+    execute: { type: "boolean" },
+    format: { type: "string" },
+    concurrency: { type: "string" },
   },
   help: {},
 };
@@ -125,11 +139,9 @@ export function booleanFlag(flags: Flags, name: string): boolean {
 /** A whole number from a flag (or an environment variable), at least `min`. */
 export function wholeNumber(name: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (raw.trim() === "" || !Number.isInteger(value) || value < min) {
-    throw new UsageError(`${name} must be a whole number of at least ${min}, got "${raw}"`);
-  }
-  return value;
+  const read = readWholeNumber(raw, min);
+  if (!read.ok) throw new UsageError(`${name} must be a whole number of at least ${min}, got "${raw}"`);
+  return read.value;
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;

@@ -1,5 +1,6 @@
 /** The --help texts. Kept next to each other so they stay in step with docs/runbook.md. */
 import type { Command } from "./args";
+import { PROGRESS_EVERY_ROWS } from "./commands/subscriptions";
 
 const WHERE = `Where it acts (every command):
   Against AWS (the usual credentials: AWS_PROFILE, SSO, keys; region from --region, AWS_REGION or the profile):
@@ -35,6 +36,9 @@ Commands:
                              the ledger's succeeded charges against Stripe's, both ways; exit 1 on mismatch
   resolve-in-doubt           settle charges whose Stripe outcome is unknown, under the shard's lease
   rerun                      run the billing job now (deployed function, or --local); dry run by default
+  subscriptions import FILE  load subscriptions from CSV or JSON Lines; dry run by default
+  subscriptions get ID       one subscription, and whether the next run bills it
+  subscriptions cancel ID    cancel one (dry run by default; refused while a charge is in flight)
   help [COMMAND]             this text, or a command's
 
 ${WHERE}
@@ -74,6 +78,30 @@ PaymentIntent and settles the record with fenced writes. It gives up after --wai
 120, standing by included). One period per subscription: nothing beyond the in-doubt period is billed.
 Reports what each became; exit 1 if any is still in doubt. --dry-run only asks Stripe and says what each
 would become.`,
+  subscriptions: `Usage: ops subscriptions import FILE [--execute] [--format csv|jsonl] [--concurrency N] [--json]
+       ops subscriptions get ID [--json]
+       ops subscriptions cancel ID [--execute] [--json]
+
+import loads subscriptions from a CSV file (a header naming the fields) or JSON Lines (one object a line),
+read as a stream, through the subscription client: each row is checked with the billing run's own rules,
+its index fields computed, and it is created with a conditional write. The fields, and what each means:
+docs/subscriptions.md (and schema/subscription-input.schema.json). Dry run unless --execute: the same
+reads and checks, nothing written.
+  - every bad row is reported by line and field, and nothing is written for it (the others are loaded);
+    an id given twice is refused from its second line on;
+  - safe to run again: a row whose id is stored already is left as it is, reported if it differs (the
+    import never changes or deletes a stored subscription);
+  - a progress line on stderr every ${PROGRESS_EVERY_ROWS} rows; DynamoDB throttling is waited out with backoff;
+  - --format when the file name does not end in .csv or .jsonl; --concurrency N writes in flight (8).
+  Exit 1 when a row was bad or differs from what is stored.
+New subscriptions go to shards below --shard-count (or SHARD_COUNT, or the function's; default 1).
+
+get prints the stored record and what a run now would do with it (due, not due and why, or the reason it
+would be quarantined). Exit 1 if there is no such subscription or it would be quarantined.
+
+cancel takes the subscription out of billing for good (status canceled, out of the due index), with the
+client's conditional write: refused while a charge for it is in flight (pending or in doubt), exit 1.
+Dry run unless --execute.`,
   rerun: `Usage: ops rerun [--as-of ISO] [--subscription ID ...] [--max-charges N] [--shard N ...]
                  [--reason TEXT] [--execute | --no-dry-run] [--local [--wait SECONDS]] [--json]
 

@@ -17,6 +17,7 @@ import { release } from "./commands/release";
 import { rerun } from "./commands/rerun";
 import { resolveInDoubt } from "./commands/resolve-in-doubt";
 import { status } from "./commands/status";
+import { subscriptions } from "./commands/subscriptions";
 
 export type { CliIo } from "./context";
 
@@ -46,7 +47,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   let ctx: Context | undefined;
   try {
     ctx = new Context(io, flags);
-    if (command !== "release" && positionals.length > 0) {
+    if (command !== "release" && command !== "subscriptions" && positionals.length > 0) {
       throw new UsageError(`${command} takes no arguments, got "${positionals.join(" ")}"`);
     }
     switch (command) {
@@ -60,6 +61,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         return await resolveInDoubt(ctx);
       case "rerun":
         return await rerun(ctx);
+      case "subscriptions":
+        return await subscriptions(ctx, positionals);
       default:
         throw new UsageError(`unknown command "${String(command)}"`);
     }

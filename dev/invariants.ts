@@ -90,7 +90,8 @@ export async function checkInvariants(
   for (const sub of subscriptions) {
     const dueAt = typeof sub.nextAttemptAt === "string" ? sub.nextAttemptAt : "";
     if (sub.status !== "active" || dueAt > asOf) {
-      if (sub.status !== "active" && sub.status !== "canceled") {
+      // Paused and canceled are the merchant's own decisions (the client writes them), not failures.
+      if (sub.status !== "active" && sub.status !== "canceled" && sub.status !== "paused") {
         const record = [...ledger.values()].find(
           (c) => c.subscriptionId === sub.subscriptionId && recordedFailure.has(String(c.state)),
         );

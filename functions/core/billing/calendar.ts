@@ -17,11 +17,12 @@ export function isBillingInterval(value: unknown): value is BillingInterval {
   return value === "month" || value === "year";
 }
 
-const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** The shape of a canonical timestamp; `isCanonicalTimestamp` also checks that the date exists. */
+export const CANONICAL_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** True for exactly the strings `toISOString` produces (a real date, four-digit year, ms, Z). */
 export function isCanonicalTimestamp(value: unknown): value is string {
-  if (typeof value !== "string" || !CANONICAL.test(value)) return false;
+  if (typeof value !== "string" || !CANONICAL_TIMESTAMP.test(value)) return false;
   const ms = Date.parse(value);
   // The round trip rejects dates that do not exist (2026-02-30 would parse as 2 March).
   return Number.isFinite(ms) && new Date(ms).toISOString() === value;
