@@ -47,6 +47,8 @@ export interface ApiRequest {
   /** The Idempotency-Key header; undefined when absent, "" when sent empty. */
   readonly idempotencyKey: string | undefined;
   readonly requestId: string;
+  /** Epoch ms its headers arrived; unset: when the pipeline saw it. */
+  readonly receivedAt?: number;
 }
 
 export type Disposition =
@@ -120,7 +122,7 @@ export class Pipeline {
       executed: false,
       cardAttempt: false,
       at: 0,
-      sentAt: Date.now(),
+      sentAt: request.receivedAt ?? Date.now(),
       clock: 0,
       heldMs: 0,
     };

@@ -62,6 +62,8 @@ export function startHttpServer(
   const held = new Set<ServerResponse>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Its headers are in: as close to when it left its sender as this process can tell.
+    const receivedAt = Date.now();
     const requestId = newRequestId();
     const base = { "Request-Id": requestId, "Stripe-Version": apiVersion };
     const url = new URL(req.url ?? "/", "http://emulator.invalid");
@@ -89,6 +91,7 @@ export function startHttpServer(
       authorization: header(req, "authorization"),
       idempotencyKey: header(req, "idempotency-key"),
       requestId,
+      receivedAt,
     });
     switch (disposition.kind) {
       case "respond":

@@ -1,0 +1,196 @@
+/**
+ * Invariant 7 (docs/design.md): every card attempt Stripe executes was decided by the period's leader at
+ * the time it was sent, and at the end every PaymentIntent of the job is the ledger's for its period or
+ * canceled. On DynamoDB Local and the emulator over HTTP, counting attempts from the emulator's own log.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { monthlySeed, stripeClient, type SubscriptionSeed, type TestCard } from "../../../dev/seed";
+import { createBillingJob } from "../../../functions/handler/billing-job";
+import { renewalMetadata, type PaymentGateway } from "../../../functions/core/payments/payment-gateway";
+import { createTestTables, type TestTables } from "../../support/dynamo";
+import { seedWithTestKey } from "../../support/seeding";
+import { delegate, FAST_LEASE, startContender, testConfig, TEST_API_KEY } from "../../support/billing";
+import { systemClock, type Clock } from "../../../functions/core/clock";
+
+const DAY = 86_400_000;
+let tables: TestTables;
+let emulator: StripeEmulator;
+
+beforeAll(async () => {
+  [tables, emulator] = await Promise.all([createTestTables("attempts"), startStripeEmulator()]);
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+function due(subscriptionId: string, card: TestCard): SubscriptionSeed {
+  return monthlySeed(subscriptionId, new Date(Date.now() - DAY), { card, amount: 2500 });
+}
+
+function cardAttempts(paymentIntent: string): number {
+  return emulator.requestLog().entries.filter((e) => e.paymentIntent === paymentIntent && e.cardAttempt)
+    .length;
+}
+
+function intentsOf(subscriptionId: string) {
+  return emulator.snapshot().paymentIntents.filter((pi) => pi.metadata.subscription_id === subscriptionId);
+}
+
+describe("a leader whose lease is taken while its confirmation waits to be sent", () => {
+  it("sends nothing when it wakes: the successor's decision is the only attempt on the card", async () => {
+    await seedWithTestKey(tables, emulator.url, [due("paused_decline", "declines")]);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reachedConfirm!: () => void;
+    const atConfirm = new Promise<void>((resolve) => (reachedConfirm = resolve));
+    // The zombie's confirmation is held as if its process were frozen just before sending it.
+    const frozenBeforeConfirm = (inner: PaymentGateway): PaymentGateway => ({
+      ...delegate(inner),
+      confirmPaymentIntent: async (...args) => {
+        reachedConfirm();
+        await held;
+        return inner.confirmPaymentIntent(...args);
+      },
+    });
+    const asOf = new Date().toISOString();
+    // A frozen process wakes to a wall clock that moved on: its lease ran out while it slept.
+    let slept = 0;
+    const zombieClock: Clock = {
+      now: () => Date.now() + slept,
+      sleep: (ms, signal) => systemClock.sleep(ms, signal),
+    };
+    const zombie = startContender(
+      tables,
+      emulator.url,
+      { runId: "scheduled:paused", asOf },
+      { wrapGateway: frozenBeforeConfirm, clock: zombieClock },
+    );
+    await atConfirm;
+    // An operator (or the lease running out while frozen) gives the shard to someone else.
+    await createBillingJob(testConfig(tables, emulator.url)).lease.forceRelease(
+      "billing/shard-0",
+      "operator",
+    );
+    const successor = await startContender(tables, emulator.url, { runId: "scheduled:paused", asOf }).report;
+    expect(successor.tally.declined).toBe(1);
+    slept = FAST_LEASE.leaseDurationMs! + 1;
+    release();
+    await zombie.report;
+
+    const [intent, ...others] = intentsOf("paused_decline");
+    expect(others).toEqual([]);
+    expect(intent!.status).toBe("canceled"); // canceled before the decline was recorded
+    expect(cardAttempts(intent!.id)).toBe(1);
+    const confirms = emulator
+      .requestLog()
+      .entries.filter((e) => e.paymentIntent === intent!.id && e.route.endsWith("/confirm"));
+    expect(confirms).toHaveLength(1);
+  });
+});
+
+describe("a confirmation sent in time that Stripe runs only after its sender gave up and released the lease", () => {
+  it("is the leader's one attempt: the next leader settles it from Stripe and tries the card no more", async () => {
+    await seedWithTestKey(tables, emulator.url, [due("slow_decline", "declines")]);
+    // Stripe is slow only while the first confirmation is on its way: longer than the sender's timeout
+    // and than the rest of its run, as a request the client stopped waiting for can still run at Stripe.
+    const slowConfirm = (inner: PaymentGateway): PaymentGateway => ({
+      ...delegate(inner),
+      confirmPaymentIntent: async (...args) => {
+        emulator.setFaults({ latencyMs: 8_000 });
+        try {
+          return await inner.confirmPaymentIntent(...args);
+        } finally {
+          emulator.setFaults({});
+        }
+      },
+    });
+    const asOf = new Date().toISOString();
+    const first = await startContender(
+      tables,
+      emulator.url,
+      { runId: "scheduled:slow", asOf },
+      { wrapGateway: slowConfirm, timeoutMs: 300 },
+    ).report;
+    const released = Date.now();
+    expect(first.tally.in_doubt).toBe(1);
+
+    const [intent, ...others] = intentsOf("slow_decline");
+    expect(others).toEqual([]);
+    const executed = () =>
+      emulator.requestLog().entries.find((e) => e.paymentIntent === intent!.id && e.cardAttempt);
+    await vi.waitFor(() => expect(executed()).toBeDefined(), { timeout: 15_000, interval: 100 });
+    // Sent while the first contender led; run by Stripe after that contender had released the shard.
+    expect(executed()!.sentAt).toBeLessThan(released);
+    expect(executed()!.at).toBeGreaterThan(released);
+
+    const next = await startContender(tables, emulator.url, {
+      runId: "scheduled:after",
+      asOf: new Date().toISOString(),
+    }).report;
+    expect(next.tally.declined).toBe(1);
+    expect(intentsOf("slow_decline").map((pi) => [pi.id, pi.status])).toEqual([[intent!.id, "canceled"]]);
+    expect(cardAttempts(intent!.id)).toBe(1);
+  });
+});
+
+describe("the sweep of stray PaymentIntents", () => {
+  it("cancels the job's PaymentIntent that is not the ledger's for its period, and nothing else", async () => {
+    await seedWithTestKey(tables, emulator.url, [due("swept_paid", "succeeds")]);
+    await startContender(tables, emulator.url, { runId: "scheduled:first", asOf: new Date().toISOString() })
+      .report;
+    const [paid] = intentsOf("swept_paid");
+    expect(paid?.status).toBe("succeeded");
+
+    // A late create from a paused process whose key Stripe had pruned: a second PaymentIntent.
+    const stripe = stripeClient(TEST_API_KEY, emulator.url);
+    const late = await stripe.paymentIntents.create({
+      amount: paid!.amount,
+      currency: paid!.currency,
+      customer: String(paid!.customer),
+      payment_method: String(paid!.payment_method),
+      metadata: renewalMetadata("swept_paid", String(paid!.metadata.period_start), 0),
+    });
+    expect(late.status).toBe("requires_confirmation");
+
+    const next = startContender(tables, emulator.url, {
+      runId: "scheduled:next",
+      asOf: new Date().toISOString(),
+    });
+    await next.report;
+    expect(next.events.find((e) => e.type === "sweep")).toMatchObject({ strayPaymentIntentsCanceled: 1 });
+    const statuses = Object.fromEntries(intentsOf("swept_paid").map((pi) => [pi.id, pi.status]));
+    expect(statuses).toEqual({ [paid!.id]: "succeeded", [late.id]: "canceled" });
+    expect(cardAttempts(late.id)).toBe(0);
+  });
+
+  it("cancels a stray created after Stripe's clock moved a day on (a late create past the key window)", async () => {
+    await seedWithTestKey(tables, emulator.url, [due("swept_late", "succeeds")]);
+    await startContender(tables, emulator.url, { runId: "scheduled:first", asOf: new Date().toISOString() })
+      .report;
+    const [paid] = intentsOf("swept_late");
+    expect(paid?.status).toBe("succeeded");
+
+    emulator.advanceClock(28 * 3_600_000);
+    // A late create from a paused process whose key Stripe had pruned: a second PaymentIntent.
+    const stripe = stripeClient(TEST_API_KEY, emulator.url);
+    const late = await stripe.paymentIntents.create({
+      amount: paid!.amount,
+      currency: paid!.currency,
+      customer: String(paid!.customer),
+      payment_method: String(paid!.payment_method),
+      metadata: renewalMetadata("swept_late", String(paid!.metadata.period_start), 0),
+    });
+    expect(late.status).toBe("requires_confirmation");
+
+    const next = startContender(tables, emulator.url, {
+      runId: "scheduled:next",
+      asOf: new Date().toISOString(),
+    });
+    await next.report;
+    expect(next.events.find((e) => e.type === "sweep")).toMatchObject({ strayPaymentIntentsCanceled: 1 });
+    const statuses = Object.fromEntries(intentsOf("swept_late").map((pi) => [pi.id, pi.status]));
+    expect(statuses).toEqual({ [paid!.id]: "succeeded", [late.id]: "canceled" });
+    expect(cardAttempts(late.id)).toBe(0);
+  });
+});
