@@ -1,6 +1,6 @@
 /**
  * One contender of the billing job wired as the Lambda wires it (createBillingJob, createGateway with its
- * rate limiter, leaderDeps), against DynamoDB Local and the emulator over HTTP, with timestamped events.
+ * pacer, leaderDeps), against DynamoDB Local and the emulator over HTTP, with timestamped events.
  * It can be killed: from that instant it starts nothing more, neither a DynamoDB request, nor a Stripe
  * request, nor a heartbeat (its timers stop firing), and it never sees the answers to requests in flight,
  * as when a process dies.
@@ -31,8 +31,8 @@ export type TableRef = Pick<BenchTables, "endpoint" | "names">;
 export interface ContenderOptions {
   readonly settings?: Partial<RunSettings>;
   readonly lease?: Partial<LeaseTimings>;
-  /** The client-side rate limiter (config.stripe.maxRequestsPerSecond). */
-  readonly maxRequestsPerSecond: number;
+  /** The account's Stripe budget, shared with the other leaders (config.stripe.accountRequestsPerSecond). */
+  readonly accountRequestsPerSecond: number;
   /** Epoch ms after which the contender claims nothing new (its time budget). */
   readonly deadline: () => number;
   /** Which shard to try first (defaults to a random one, as in the Lambda). */
@@ -73,7 +73,7 @@ export function benchConfig(
       host: url.hostname,
       port: Number(url.port),
       protocol: "http",
-      maxRequestsPerSecond: options.maxRequestsPerSecond,
+      accountRequestsPerSecond: options.accountRequestsPerSecond,
       timeoutMs: 10_000,
       maxNetworkRetries: 2,
     },
@@ -146,7 +146,7 @@ export function startContender(
   const job = createBillingJob(config, clock);
   const onSweep = options.onSweep ?? (() => undefined);
   const gateway = mortal(
-    tap(createGateway(config, BENCH_API_KEY, clock), "listJobPaymentIntents", onSweep),
+    tap(createGateway(config, BENCH_API_KEY, clock, { pacer: job.pacer }), "listJobPaymentIntents", onSweep),
     dead,
   );
   const events: TimedEvent[] = [];

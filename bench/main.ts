@@ -5,12 +5,14 @@
  *   npm run bench                 # the full run, about three minutes here
  *   npm run bench -- --quick      # smaller numbers, under a minute
  *   npm run bench -- --out /tmp/results.json
+ *   npm run bench -- --quick --scenario budget   # only scenario 8, merged into the existing results.json
+ *   npm run bench -- --scenario drain            # only scenario 9, likewise
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PRESETS } from "./presets";
-import { runBench, type BenchResults } from "./run";
+import { budgetFigures, drainFigures, measureDrain, runBench, runBudgetOnly, type BenchResults } from "./run";
 import { table, writeCharts } from "./report";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -23,12 +25,14 @@ const { values } = parseArgs({
     out: { type: "string", default: "bench/results.json" },
     // Redraw the charts from an existing results file, without running anything.
     "charts-from": { type: "string" },
+    // One scenario alone, its section and figures replaced in the results file (which must exist).
+    scenario: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
   console.log(
-    "usage: npm run bench [-- --quick] [-- --out bench/results.json] [-- --charts-from bench/results.json]",
+    "usage: npm run bench [-- --quick] [-- --out bench/results.json] [-- --charts-from bench/results.json] [-- --scenario budget|drain]",
   );
   process.exit(0);
 }
@@ -42,8 +46,60 @@ if (values["charts-from"]) {
 }
 
 const preset = PRESETS[values.tiny ? "tiny" : values.quick ? "quick" : "full"];
-const command = `npm run bench${preset.name === "full" ? "" : ` -- --${preset.name}`}`;
+const scenario = values.scenario;
+const command = `npm run bench${[
+  ...(preset.name === "full" ? [] : [`--${preset.name}`]),
+  ...(scenario === undefined ? [] : [`--scenario ${scenario}`]),
+]
+  .map((arg, i) => (i === 0 ? ` -- ${arg}` : ` ${arg}`))
+  .join("")}`;
 const out = resolve(values.out);
+
+/** The scenarios that run alone, each merged into the results file under its own key and figures. */
+const ALONE = {
+  budget: {
+    run: () => runBudgetOnly(preset, command, (line) => console.log(line)),
+    figures: (results: BenchResults) => budgetFigures(results.budget),
+  },
+  drain: {
+    run: () => measureDrain(preset, command, (line) => console.log(line)),
+    figures: (results: BenchResults) => drainFigures(results.drain),
+  },
+} as const;
+
+if (scenario !== undefined) {
+  if (scenario !== "budget" && scenario !== "drain") {
+    console.error(`--scenario: the scenarios that run alone are "budget" and "drain", got "${scenario}"`);
+    process.exit(2);
+  }
+  let results: BenchResults;
+  try {
+    results = JSON.parse(await readFile(out, "utf8")) as BenchResults;
+  } catch (error) {
+    console.error(
+      `--scenario merges into an existing results file, and ${values.out} cannot be read: ${String(error)}`,
+    );
+    process.exit(2);
+  }
+  try {
+    const alone = ALONE[scenario];
+    const merged = { ...results, [scenario]: await alone.run() } as BenchResults;
+    const figures = alone.figures(merged);
+    const withFigures: BenchResults = {
+      ...merged,
+      figures: [...merged.figures.filter((f) => !f.id.startsWith(`${scenario}.`)), ...figures],
+    };
+    await writeFile(out, `${JSON.stringify(withFigures, null, 2)}\n`);
+    const charts = await writeCharts(withFigures, dirname(out));
+    console.log("");
+    console.log(table({ ...withFigures, figures }));
+    console.log(`\nwrote ${[out, ...charts].map((p) => relative(process.cwd(), p)).join(", ")}`);
+    process.exit(0);
+  } catch (error) {
+    console.error(error);
+    process.exit(1);
+  }
+}
 
 try {
   const results = await runBench(preset, command, (line) => console.log(line));

@@ -4,8 +4,10 @@
  */
 import { DEFAULT_LEASE_TIMINGS, type LeaseTimings } from "../functions/core/lease/lease-timings";
 import { DEFAULT_RUN_SETTINGS } from "../functions/core/billing-run/run-config";
-import { DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND } from "../functions/handler/config";
+import { DEFAULT_STRIPE_ACCOUNT_REQUESTS_PER_SECOND } from "../functions/handler/config";
 import type { AttemptsOptions } from "./scenarios/attempts";
+import type { BudgetOptions } from "./scenarios/budget";
+import type { DrainOptions } from "./scenarios/drain";
 
 export interface Preset {
   readonly name: "full" | "quick" | "tiny";
@@ -30,7 +32,7 @@ export interface Preset {
     lease: LeaseTimings;
     standbyPollMs: number;
     subscriptionsPerRepetition: number;
-    maxRequestsPerSecond: number;
+    accountRequestsPerSecond: number;
     providerLatencyMs: number;
     chargesBeforeDeath: number;
   };
@@ -49,6 +51,10 @@ export interface Preset {
   };
   /** Scenario 7 (bench/scenarios/attempts.ts): requests per charge, per decline, per retry. */
   readonly attempts: AttemptsOptions;
+  /** Scenario 8 (bench/scenarios/budget.ts): 1, 2 and 4 leaders under one account budget. */
+  readonly budget: BudgetOptions;
+  /** Scenario 9 (bench/scenarios/drain.ts): a backlog drained through continuation links. */
+  readonly drain: DrainOptions;
 }
 
 const provider = { latencyMs: 300, requestsPerSecond: 100 };
@@ -57,6 +63,40 @@ const provider = { latencyMs: 300, requestsPerSecond: 100 };
 // three fenced writes, each waiting for the group commit in flight on DynamoDB Local (hundreds of ms here),
 // so 2-4 s: 47.5 × 4 ≈ 190 renewals in flight. The pool allows 192; the limiter keeps the rate.
 const designedConcurrency = 192;
+
+/**
+ * One account budget of 100 requests/s (Stripe's live-mode limit), and the emulator's bucket at exactly
+ * that; 50 ms a request. 96 renewals in flight over all the leaders: at 50 charges/s that covers almost
+ * 2 s per renewal, two 50 ms requests and three fenced writes on a busy DynamoDB Local (Little's law, as
+ * above); more would only queue at the DynamoDB client's 50 sockets.
+ */
+const budget = (durationMs: number, warmupMs: number): BudgetOptions => ({
+  shardCounts: [1, 2, 4],
+  budget: 100,
+  burstSeconds: 1,
+  latencyMs: 50,
+  concurrency: 96,
+  startupMs: 10_000,
+  warmupMs,
+  durationMs,
+});
+
+/**
+ * The issue's drain: 3000 due renewals, a provider allowing 100 requests/s at 50 ms, invocations of 15 s,
+ * one tick. The local runner's lease for short invocations (5 s, renewed every 1.5 s, 1.5 s margin, which
+ * also bounds the Stripe timeout), and its stop-claiming margin for them (2.5 s before the deadline).
+ */
+const drain: DrainOptions = {
+  shardCounts: [1, 2, 4],
+  subscriptions: 3000,
+  budget: 100,
+  latencyMs: 50,
+  invocationBudgetMs: 15_000,
+  lease: { leaseMs: 5_000, renewMs: 1_500, marginMs: 1_500 },
+  concurrency: 96,
+  stopClaimingMarginMs: 2_500,
+  maxMs: 600_000,
+};
 
 /** Books of card attempts: a fifth of the cards refuse the first attempt; half of those customers save a new card. */
 const attempts = (subscriptions: number): AttemptsOptions => ({
@@ -88,7 +128,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       lease: DEFAULT_LEASE_TIMINGS,
       standbyPollMs: DEFAULT_RUN_SETTINGS.standbyPollMs,
       subscriptionsPerRepetition: 150,
-      maxRequestsPerSecond: DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
+      accountRequestsPerSecond: DEFAULT_STRIPE_ACCOUNT_REQUESTS_PER_SECOND,
       providerLatencyMs: 50,
       chargesBeforeDeath: 5,
     },
@@ -104,6 +144,8 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       ceilingMs: 5000,
     },
     attempts: attempts(1000),
+    budget: budget(30_000, 3_000),
+    drain,
   },
   quick: {
     name: "quick",
@@ -124,7 +166,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       lease: { ...DEFAULT_LEASE_TIMINGS, leaseDurationMs: 3000, renewIntervalMs: 1000, safetyMarginMs: 1000 },
       standbyPollMs: 200,
       subscriptionsPerRepetition: 60,
-      maxRequestsPerSecond: DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
+      accountRequestsPerSecond: DEFAULT_STRIPE_ACCOUNT_REQUESTS_PER_SECOND,
       providerLatencyMs: 50,
       chargesBeforeDeath: 3,
     },
@@ -140,6 +182,8 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       ceilingMs: 2000,
     },
     attempts: attempts(400),
+    budget: budget(15_000, 3_000),
+    drain,
   },
   tiny: {
     name: "tiny",
@@ -154,7 +198,7 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       lease: { ...DEFAULT_LEASE_TIMINGS, leaseDurationMs: 2000, renewIntervalMs: 500, safetyMarginMs: 500 },
       standbyPollMs: 100,
       subscriptionsPerRepetition: 40,
-      maxRequestsPerSecond: DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
+      accountRequestsPerSecond: DEFAULT_STRIPE_ACCOUNT_REQUESTS_PER_SECOND,
       providerLatencyMs: 20,
       chargesBeforeDeath: 2,
     },
@@ -170,5 +214,17 @@ export const PRESETS: Record<Preset["name"], Preset> = {
       ceilingMs: 500,
     },
     attempts: attempts(120),
+    budget: { ...budget(2_000, 500), shardCounts: [1, 2], budget: 40, concurrency: 32, startupMs: 5_000 },
+    // Two or three links of 4 s: the chain, not the figures.
+    drain: {
+      ...drain,
+      shardCounts: [2],
+      subscriptions: 120,
+      budget: 40,
+      invocationBudgetMs: 4_000,
+      stopClaimingMarginMs: 1_000,
+      concurrency: 16,
+      maxMs: 120_000,
+    },
   },
 };

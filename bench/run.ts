@@ -1,5 +1,5 @@
 /**
- * One benchmark run: starts DynamoDB Local and the Stripe emulator, runs the seven scenarios one after
+ * One benchmark run: starts DynamoDB Local and the Stripe emulator, runs the nine scenarios one after
  * the other (so their figures are measured side by side on the same machine, in the same minutes), and
  * returns the results with each figure beside its target.
  */
@@ -15,6 +15,8 @@ import { runFailover, type FailoverResult } from "./scenarios/failover";
 import { runLeaseLatency, type LeaseLatencyRow } from "./scenarios/lease-latency";
 import { runShards, type ShardRow } from "./scenarios/shards";
 import { runAttempts, type AttemptsResult } from "./scenarios/attempts";
+import { runBudget, type BudgetResult } from "./scenarios/budget";
+import { runDrain, type DrainResult } from "./scenarios/drain";
 import { round } from "./stats";
 
 export interface Figure {
@@ -80,8 +82,22 @@ export interface BenchResults {
   readonly shards: ShardRow[];
   /** Provider requests per charge, per decline and per retry, from the emulator's request log. */
   readonly attempts: AttemptsResult;
+  /** 1, 2 and 4 leaders under one account budget; possibly measured by a run of its own (`--scenario`). */
+  readonly budget: BudgetSection;
+  /** A backlog drained through continuation links; possibly measured by a run of its own. */
+  readonly drain: DrainSection;
   readonly notes: string[];
 }
+
+/** Where a section came from: the whole benchmark's command, or `npm run bench -- --scenario NAME`. */
+export interface MeasuredBy {
+  readonly command: string;
+  readonly generatedAt: string;
+  readonly loadAverage: { atStart: number; atEnd: number };
+}
+
+export type BudgetSection = BudgetResult & MeasuredBy;
+export type DrainSection = DrainResult & MeasuredBy;
 
 export type Log = (line: string) => void;
 
@@ -105,25 +121,25 @@ export async function runBench(
     const warm = await warmUp(env, emulator, preset.warmUp);
     log(`    ${warm.charges} charges in ${(warm.ms / 1000).toFixed(1)} s`);
     log(
-      `1/7 designed: concurrency ${preset.designed.concurrency}, client limit ${preset.clientRequestsPerSecond}/s, provider ${preset.provider.requestsPerSecond}/s at ${preset.provider.latencyMs} ms`,
+      `1/9 designed: concurrency ${preset.designed.concurrency}, client limit ${preset.clientRequestsPerSecond}/s, provider ${preset.provider.requestsPerSecond}/s at ${preset.provider.latencyMs} ms`,
     );
     const designed = await runThroughput(env, emulator, {
       label: "designed",
       ...preset.designed,
-      maxRequestsPerSecond: preset.clientRequestsPerSecond,
+      accountRequestsPerSecond: preset.clientRequestsPerSecond,
       provider: preset.provider,
     });
     log(
       `    ${designed.requestsPerSecond.toFixed(1)} requests/s, ${designed.chargesPerSecond.toFixed(1)} charges/s`,
     );
 
-    log("2/7 naive: one leader, one renewal at a time");
+    log("2/9 naive: one leader, one renewal at a time");
     const naive = await runThroughput(env, emulator, {
       label: "naive",
       ...preset.naive,
       concurrency: 1,
       pageSize: 100,
-      maxRequestsPerSecond: preset.clientRequestsPerSecond,
+      accountRequestsPerSecond: preset.clientRequestsPerSecond,
       provider: preset.provider,
     });
     log(
@@ -131,20 +147,20 @@ export async function runBench(
     );
 
     log(
-      `3/7 failover: ${preset.failover.repetitions} leader deaths, lease ${preset.failover.lease.leaseDurationMs} ms`,
+      `3/9 failover: ${preset.failover.repetitions} leader deaths, lease ${preset.failover.lease.leaseDurationMs} ms`,
     );
     const failover = await runFailover(env, emulator, { ...preset.failover, seed: 42 });
     log(
       `    death to first charge: median ${failover.medianMs.toFixed(0)} ms, max ${failover.maxMs.toFixed(0)} ms`,
     );
 
-    log("4/7 capacity per charge (from the designed and the naive run)");
+    log("4/9 capacity per charge (from the designed and the naive run)");
     const capacity = capacityOf(designed, naive);
 
-    log("5/7 lease acquisition latency");
+    log("5/9 lease acquisition latency");
     const leaseLatency = await runLeaseLatency(env, { rounds: preset.leaseRounds });
 
-    log(`6/7 shards ${preset.shards.shardCounts.join(", ")} (one child process per contender)`);
+    log(`6/9 shards ${preset.shards.shardCounts.join(", ")} (one child process per contender)`);
     const dynamoCeiling = await measureDynamoCeiling(env, preset.shards.ceilingMs);
     log(
       `    DynamoDB Local saturated: ${dynamoCeiling.itemOperationsPerSecond.toFixed(0)} item operations/s (JVM ${dynamoCeiling.jvmCores?.toFixed(2) ?? "?"} cores)`,
@@ -160,9 +176,12 @@ export async function runBench(
 
     const a = preset.attempts;
     log(
-      `7/7 card attempts: books of ${a.subscriptions}, all cards succeed / ${a.declineShare * 100}% decline and ${a.authenticationShare * 100}% need authentication, then the dunning retry (requests from the emulator's log)`,
+      `7/9 card attempts: books of ${a.subscriptions}, all cards succeed / ${a.declineShare * 100}% decline and ${a.authenticationShare * 100}% need authentication, then the dunning retry (requests from the emulator's log)`,
     );
     const attempts = await runAttempts(env, a, log);
+
+    const budget = await measureBudget(env, emulator, preset, command, log);
+    const drain = await measureDrain(preset, command, log);
 
     const chargesRatio = designed.chargesPerSecond / naive.chargesPerSecond;
     const results: BenchResults = {
@@ -186,6 +205,8 @@ export async function runBench(
       dynamoCeiling,
       shards,
       attempts,
+      budget,
+      drain,
       notes: notes(designed, naive, capacity, shards),
     };
     const busiest = Math.max(results.machine.loadAverage.atStart, results.machine.loadAverage.atEnd);
@@ -200,6 +221,118 @@ export async function runBench(
     await emulator.stop();
     await env.stop();
   }
+}
+
+/** Scenario 8 in its own run: DynamoDB Local and the emulator, the customers, the warm-up, then only it. */
+export async function runBudgetOnly(preset: Preset, command: string, log: Log): Promise<BudgetSection> {
+  const began = Date.now();
+  const say = log;
+  log = (line: string) => say(`[${((Date.now() - began) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+  const [env, emulator] = await Promise.all([BenchEnv.start(), startEmulator()]);
+  try {
+    await env.seedCustomers(emulator.url, preset.customers);
+    const warm = await warmUp(env, emulator, preset.warmUp);
+    log(`warmed DynamoDB Local up: ${warm.charges} charges in ${(warm.ms / 1000).toFixed(1)} s`);
+    return await measureBudget(env, emulator, preset, command, log);
+  } finally {
+    await emulator.stop();
+    await env.stop();
+  }
+}
+
+async function measureBudget(
+  env: BenchEnv,
+  emulator: Awaited<ReturnType<typeof startEmulator>>,
+  preset: Preset,
+  command: string,
+  log: Log,
+): Promise<BudgetSection> {
+  const b = preset.budget;
+  log(
+    `8/9 one account budget of ${b.budget} req/s (the emulator's limit, ${b.latencyMs} ms) shared by ${b.shardCounts.join(", ")} leaders`,
+  );
+  return measured(command, () => runBudget(env, emulator, b, log));
+}
+
+/** Scenario 9, alone or in the whole run: it starts its own clusters (DynamoDB Local, emulator, links). */
+export async function measureDrain(preset: Preset, command: string, log: Log): Promise<DrainSection> {
+  const d = preset.drain;
+  log(
+    `9/9 drain: ${d.subscriptions} due renewals, provider ${d.budget} req/s at ${d.latencyMs} ms, invocations of ${d.invocationBudgetMs / 1000} s, one tick; ${d.shardCounts.join(", ")} shard(s)`,
+  );
+  return measured(command, () => runDrain(d, log));
+}
+
+async function measured<T>(command: string, run: () => Promise<T>): Promise<T & MeasuredBy> {
+  const atStart = round(loadavg()[0] ?? 0, 2);
+  const result = await run();
+  return {
+    ...result,
+    command,
+    generatedAt: new Date().toISOString(),
+    loadAverage: { atStart, atEnd: round(loadavg()[0] ?? 0, 2) },
+  };
+}
+
+/** The drain scenario's figures: the time against the floor and the issue's target. */
+export function drainFigures(section: DrainSection): Figure[] {
+  return section.rows.flatMap((row): Figure[] => {
+    const n = `${row.shards} shard${row.shards === 1 ? "" : "s"}`;
+    const seconds = row.drainSeconds ?? Number.POSITIVE_INFINITY;
+    return [
+      {
+        id: `drain.${row.shards}.seconds`,
+        figure: `drain: ${row.subscriptions} renewals, ${n}: tick → last renewal settled (floor 2N/L = ${row.floorSeconds} s)`,
+        value: round(seconds, 1),
+        unit: "s",
+        target: `≤ ${round(row.targetSeconds, 1)}`,
+        met: row.met,
+      },
+      {
+        id: `drain.${row.shards}.ofFloor`,
+        figure: `drain: ${n}, time ÷ the floor`,
+        value: round(seconds / row.floorSeconds, 3),
+        unit: "×",
+        target: "—",
+        met: null,
+      },
+    ];
+  });
+}
+
+/** The budget scenario's figures, against the issue's targets. */
+export function budgetFigures(section: BudgetSection): Figure[] {
+  const out: Figure[] = [];
+  for (const row of section.rows) {
+    const n = `${row.shards} leader${row.shards === 1 ? "" : "s"}`;
+    out.push(
+      {
+        id: `budget.${row.shards}.busiest5s`,
+        figure: `budget: ${n}, summed requests/s in the busiest 5 s ÷ budget (${section.options.budget}/s)`,
+        value: round(row.busiest5sRatio, 3),
+        unit: "×",
+        target: "≤ 1.05",
+        met: row.busiest5sRatio <= 1.05,
+      },
+      {
+        id: `budget.${row.shards}.average`,
+        figure: `budget: ${n}, summed requests/s on average ÷ budget`,
+        value: round(row.averageRatio, 3),
+        unit: "×",
+        target: "≥ 0.9",
+        met: row.averageRatio >= 0.9,
+      },
+      {
+        id: `budget.${row.shards}.rateLimitedShare`,
+        figure: `budget: ${n}, requests answered 429`,
+        value: round(100 * row.rateLimitedShare, 2),
+        unit: "%",
+        target: "< 1",
+        met: row.rateLimitedShare < 0.01,
+      },
+    );
+  }
+  return out;
 }
 
 /**
@@ -455,6 +588,8 @@ function figures(r: BenchResults): Figure[] {
     }
   }
   out.push(...attemptFigures(r.attempts, f));
+  out.push(...budgetFigures(r.budget));
+  out.push(...drainFigures(r.drain));
   return out;
 }
 

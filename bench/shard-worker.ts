@@ -6,6 +6,7 @@
 import { runRequest, startContender } from "./contender";
 import type { TableRef } from "./contender";
 import { ItemOperationCounter } from "./item-operations";
+import type { PacingStats } from "../functions/core/billing-run/budget-pacer";
 
 export interface RunMessage {
   readonly type: "run";
@@ -21,7 +22,7 @@ export interface RunMessage {
   readonly deadline: number;
   readonly concurrency: number;
   readonly pageSize: number;
-  readonly maxRequestsPerSecond: number;
+  readonly accountRequestsPerSecond: number;
 }
 
 export interface DoneMessage {
@@ -37,6 +38,8 @@ export interface DoneMessage {
   /** DynamoDB requests within the window, and the milliseconds they took, added up. */
   readonly dynamoRequestsInWindow: number;
   readonly dynamoRequestMsInWindow: number;
+  /** What its pacer saw (its share of the account's budget): requests, 429s, leaders counted. */
+  readonly pacing?: PacingStats;
   readonly error?: string;
 }
 
@@ -46,7 +49,7 @@ async function run(message: RunMessage): Promise<DoneMessage> {
   await sleepUntil(message.startAt);
   const request = { ...runRequest("shards", message.asOf), runId: message.runId };
   const contender = startContender(message.tables, message.emulatorUrl, request, {
-    maxRequestsPerSecond: message.maxRequestsPerSecond,
+    accountRequestsPerSecond: message.accountRequestsPerSecond,
     settings: {
       shardCount: message.shardCount,
       concurrency: message.concurrency,
@@ -75,6 +78,7 @@ async function run(message: RunMessage): Promise<DoneMessage> {
   // Counted up to the deadline; then the contender is abandoned rather than left to finish its renewals
   // in flight (its tables are thrown away), so the next configuration starts on an idle machine.
   contender.kill();
+  const pacing = contender.job.pacer.takeStats();
   const before = contender.events.filter((e) => e.at < message.deadline);
   const charges = before.filter((e) => e.event.type === "charge");
   const succeeded = charges.filter((e) => e.event.type === "charge" && e.event.outcome === "succeeded");
@@ -90,6 +94,7 @@ async function run(message: RunMessage): Promise<DoneMessage> {
     itemOperationsInWindow,
     dynamoRequestsInWindow,
     dynamoRequestMsInWindow,
+    pacing,
     ...(failure !== undefined && { error: failure }),
   };
 }

@@ -22,7 +22,7 @@ export async function warmUp(
     const tables = await env.tables(`warm${round}`);
     await env.seed(tables, 300, 1, `warm${round}`);
     const contender = startContender(tables, emulator.url, runRequest("warm-up", AS_OF), {
-      maxRequestsPerSecond: 1000,
+      accountRequestsPerSecond: 1000,
       settings: { concurrency: 32, pageSize: 1000 },
       deadline: () => until,
       firstShard: 0,

@@ -1,11 +1,13 @@
 /**
  * The billing job's stack: tables, the Stripe key, the function, the schedule that starts its contenders,
- * and the alarms that watch them. Each piece is its own construct under lib/constructs/.
+ * the alarms that watch them and the dashboard that shows them. Each piece is its own construct under
+ * lib/constructs/.
  */
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { BillingConfig } from "./config";
 import { BillingAlarms } from "./constructs/billing-alarms";
+import { BillingDashboard } from "./constructs/billing-dashboard";
 import { BillingFunction } from "./constructs/billing-function";
 import { BillingSchedule } from "./constructs/billing-schedule";
 import { DataTables } from "./constructs/data-tables";
@@ -20,6 +22,7 @@ export class BillingStack extends Stack {
   readonly billing: BillingFunction;
   readonly schedule: BillingSchedule;
   readonly alarms: BillingAlarms;
+  readonly dashboard: BillingDashboard;
 
   constructor(scope: Construct, id: string, props: BillingStackProps) {
     super(scope, id, props);
@@ -38,7 +41,13 @@ export class BillingStack extends Stack {
       failureQueue: this.billing.failureQueue,
       scheduleDeadLetterQueue: this.schedule.deadLetterQueue,
       noRunAlarmMinutes: config.noRunAlarmMinutes,
+      backlogAlarmMinutes: config.backlogAlarmMinutes,
       alarmEmail: config.alarmEmail,
+    });
+
+    this.dashboard = new BillingDashboard(this, "Dashboard", {
+      accountRequestsPerSecond: config.stripeAccountRequestsPerSecond,
+      backlogAlarmMinutes: config.backlogAlarmMinutes,
     });
 
     // What an operator (and the rerun tooling) needs to find things.

@@ -6,6 +6,8 @@
  */
 import { DEFAULT_RUN_SETTINGS } from "../functions/core/billing-run/run-config";
 import { DEFAULT_LEASE_TIMINGS } from "../functions/core/lease/lease-timings";
+import { DEFAULT_ACCOUNT_REQUESTS_PER_SECOND } from "../functions/core/billing-run/account-budget";
+import { readWholeNumber } from "../functions/core/whole-number";
 
 /** EventBridge allows at most five targets per rule, and every contender is one target. */
 export const MAX_CONTENDERS = 5;
@@ -24,15 +26,51 @@ export interface BillingConfig {
   readonly functionTimeoutSeconds: number;
   /** Reserved concurrency of the function, or undefined for none (accounts with a low concurrency quota). */
   readonly reservedConcurrency: number | undefined;
-  /** Per leader. Stripe allows about 100 per second in live mode and 25 in test mode. */
-  readonly stripeMaxRequestsPerSecond: number;
+  /**
+   * The Stripe account's whole request budget, which the leaders of every shard share (passed to the
+   * function as STRIPE_ACCOUNT_REQUESTS_PER_SECOND). Stripe allows 100 per second in live mode, 25 in test
+   * mode (sandboxes), and 25 per endpoint by default in both.
+   */
+  readonly stripeAccountRequestsPerSecond: number;
   readonly logLevel: LogLevel;
   /** An existing secret holding the Stripe key; when absent the stack creates an empty one. */
   readonly stripeSecretArn: string | undefined;
   readonly alarmEmail: string | undefined;
   /** The "billing stopped" alarm fires when no run completed within this many minutes. */
   readonly noRunAlarmMinutes: number;
+  /** The backlog alarm fires when, after a run, the oldest due renewal has waited longer than this. */
+  readonly backlogAlarmMinutes: number;
+  /**
+   * Where the function sends its Stripe requests when that is not Stripe itself (the Stripe emulator of a
+   * LocalStack deployment), or undefined: api.stripe.com over https, and the function is told nothing.
+   */
+  readonly stripeApi: StripeApiEndpoint | undefined;
+  /**
+   * Continuation links per run (the function's MAX_CONTINUATION_LINKS): an invocation out of time with work
+   * left invokes the function again, at most this many times per run. 0: runs wait for the next tick.
+   */
+  readonly maxContinuationLinks: number;
 }
+
+/**
+ * The most continuation links the stack allows per run. The function keeps Lambda's recursive loop
+ * detection on (RecursiveLoop: Terminate), which stops a chain of invocations after about 16; the
+ * function's own bound must always stop the chain first.
+ */
+export const MAX_CONTINUATION_LINKS = 15;
+
+/** A Stripe API endpoint: the function's STRIPE_API_HOST, STRIPE_API_PORT and STRIPE_API_PROTOCOL. */
+export interface StripeApiEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: "http" | "https";
+}
+
+/** Stripe itself, the SDK's default. */
+export const STRIPE_API: StripeApiEndpoint = { host: "api.stripe.com", port: 443, protocol: "https" };
+
+/** The context flag of a deployment to a local emulator of AWS (localstack/deploy.sh sets it). */
+export const LOCAL_CONTEXT_KEY = "local";
 
 export const DEFAULTS = {
   stackName: "LeaseBilling",
@@ -42,10 +80,13 @@ export const DEFAULTS = {
   scheduleCron: "cron(0 * * * ? *)",
   shards: 1,
   functionTimeoutSeconds: 300,
-  stripeMaxRequestsPerSecond: 20,
+  stripeAccountRequestsPerSecond: DEFAULT_ACCOUNT_REQUESTS_PER_SECOND,
   logLevel: "INFO",
   // Two hourly runs: one missed run is tolerated (the next one catches up), two in a row are not.
   noRunAlarmMinutes: 120,
+  // Two hourly ticks: a renewal that fell due just after one run is billed by the next; one still due
+  // after two ticks' worth of waiting was left by runs that could not keep up.
+  backlogAlarmMinutes: 120,
 } as const satisfies Partial<BillingConfig>;
 
 /** Lambda's own limit. */
@@ -112,19 +153,54 @@ export function readConfig(
     shards: integer(context, "shards", DEFAULTS.shards, 1, 1000),
     functionTimeoutSeconds: functionTimeout(context, margins),
     reservedConcurrency: reservedConcurrency(context, contenders),
-    stripeMaxRequestsPerSecond: integer(
-      context,
-      "stripeMaxRequestsPerSecond",
-      DEFAULTS.stripeMaxRequestsPerSecond,
-      1,
-      1000,
-    ),
+    stripeAccountRequestsPerSecond: stripeBudget(context),
     logLevel: logLevel(context),
     stripeSecretArn: secretArn(context),
     alarmEmail: email(context),
     // CloudWatch evaluates an alarm over at most one day.
     noRunAlarmMinutes: integer(context, "noRunAlarmMinutes", DEFAULTS.noRunAlarmMinutes, 10, 1440),
+    // Up to a week: a daily schedule's backlog may wait a day by design.
+    backlogAlarmMinutes: integer(context, "backlogAlarmMinutes", DEFAULTS.backlogAlarmMinutes, 10, 10_080),
+    stripeApi: stripeApi(context),
+    maxContinuationLinks: continuationLinks(context),
   };
+}
+
+function continuationLinks(context: ContextReader): number {
+  const links = integer(context, "maxContinuationLinks", DEFAULT_RUN_SETTINGS.maxContinuationLinks, 0, 1000);
+  if (links > MAX_CONTINUATION_LINKS) {
+    throw new ConfigError(
+      "maxContinuationLinks",
+      `must be at most ${MAX_CONTINUATION_LINKS}, got ${links}: Lambda's recursive loop detection, which ` +
+        "the stack keeps on, stops a chain of invocations after about 16, so the function's own bound " +
+        "must stop it first (docs/billing-run.md, Continuation)",
+    );
+  }
+  return links;
+}
+
+/**
+ * The account's Stripe budget. The per-leader key it replaced is refused by name rather than read: its
+ * rate was multiplied by the leaders, and the same number as the account's budget would mean another thing.
+ */
+function stripeBudget(context: ContextReader): number {
+  const replaced = raw(context, "stripeMaxRequestsPerSecond");
+  if (replaced !== undefined && replaced !== "") {
+    throw new ConfigError(
+      "stripeMaxRequestsPerSecond",
+      "is no longer read: it was a rate per leader, and with several shards the leaders' rates added up. " +
+        "Set stripeAccountRequestsPerSecond instead: the Stripe account's whole budget, which the leaders " +
+        `share (default ${DEFAULTS.stripeAccountRequestsPerSecond}; Stripe allows 100 per second in live ` +
+        "mode and 25 in test mode)",
+    );
+  }
+  return integer(
+    context,
+    "stripeAccountRequestsPerSecond",
+    DEFAULTS.stripeAccountRequestsPerSecond,
+    1,
+    10_000,
+  );
 }
 
 /** Context from the command line arrives as strings, from cdk.json as JSON values: accept both. */
@@ -136,11 +212,12 @@ function raw(context: ContextReader, key: string): unknown {
 function integer(context: ContextReader, key: string, fallback: number, min: number, max: number): number {
   const value = raw(context, key);
   if (value === undefined || value === "") return fallback;
-  const number = typeof value === "number" ? value : typeof value === "string" ? Number(value) : NaN;
-  if (!Number.isInteger(number) || number < min || number > max) {
+  const read =
+    typeof value === "number" || typeof value === "string" ? readWholeNumber(String(value), min, max) : null;
+  if (!read?.ok) {
     throw new ConfigError(key, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
-  return number;
+  return read.value;
 }
 
 function optionalString(context: ContextReader, key: string): string | undefined {
@@ -356,4 +433,45 @@ function email(context: ContextReader): string | undefined {
     throw new ConfigError("alarmEmail", `must be an email address, got "${address}"`);
   }
   return address;
+}
+
+function flag(context: ContextReader, key: string): boolean {
+  const value = raw(context, key);
+  if (value === undefined || value === "" || value === false || value === "false") return false;
+  if (value === true || value === "true") return true;
+  throw new ConfigError(key, `must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/** A DNS name or an IPv4 address, without a scheme, a port or a path: those have keys of their own. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * The Stripe endpoint, or undefined for Stripe itself. Plain http would carry the Stripe key and every
+ * request in the clear, so it is refused unless the deployment is local (an emulator on the same machine).
+ */
+function stripeApi(context: ContextReader): StripeApiEndpoint | undefined {
+  const local = flag(context, LOCAL_CONTEXT_KEY);
+  const host = optionalString(context, "stripeApiHost") ?? STRIPE_API.host;
+  if (!HOST_NAME.test(host)) {
+    throw new ConfigError(
+      "stripeApiHost",
+      `must be a host name such as "${STRIPE_API.host}" (no scheme, port or path), got "${host}"`,
+    );
+  }
+  const protocol = optionalString(context, "stripeApiProtocol") ?? STRIPE_API.protocol;
+  if (protocol !== "https" && protocol !== "http") {
+    throw new ConfigError("stripeApiProtocol", `must be "https" or "http", got "${protocol}"`);
+  }
+  if (protocol === "http" && !local) {
+    throw new ConfigError(
+      "stripeApiProtocol",
+      `"http" would send the Stripe key unencrypted: it is allowed only in a local deployment ` +
+        `(-c ${LOCAL_CONTEXT_KEY}=true, which localstack/deploy.sh sets)`,
+    );
+  }
+  const port = integer(context, "stripeApiPort", protocol === "https" ? 443 : 80, 1, 65_535);
+  const endpoint: StripeApiEndpoint = { host, port, protocol };
+  const isStripe = host === STRIPE_API.host && port === STRIPE_API.port && protocol === STRIPE_API.protocol;
+  return isStripe ? undefined : endpoint;
 }

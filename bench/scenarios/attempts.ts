@@ -327,7 +327,7 @@ class Book {
         emulator.url,
         runRequest(`${this.label}-${invocations}`, asOf),
         {
-          maxRequestsPerSecond: 1000,
+          accountRequestsPerSecond: 1000,
           settings: { ...settings, pageSize: 1000 },
           deadline: () => until,
           firstShard: 0,

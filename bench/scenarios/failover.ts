@@ -10,7 +10,7 @@ import type { LeaseTimings } from "../../functions/core/lease/lease-timings";
 import { AS_OF, type BenchEnv } from "../env";
 import { runRequest, startContender, type BenchContender } from "../contender";
 import type { StripeEmulator } from "../emulator";
-import { prng } from "../../dev/seed";
+import { seededRng } from "../../dev/stripe-emulator/random";
 import { max, median } from "../stats";
 
 export interface FailoverOptions {
@@ -18,7 +18,7 @@ export interface FailoverOptions {
   readonly lease: LeaseTimings;
   readonly standbyPollMs: number;
   readonly subscriptionsPerRepetition: number;
-  readonly maxRequestsPerSecond: number;
+  readonly accountRequestsPerSecond: number;
   readonly providerLatencyMs: number;
   /** The leader dies only after this many succeeded charges (so it dies mid-run). */
   readonly chargesBeforeDeath: number;
@@ -50,7 +50,7 @@ export async function runFailover(
   emulator: StripeEmulator,
   options: FailoverOptions,
 ): Promise<FailoverResult> {
-  const random = prng(options.seed);
+  const random = seededRng(options.seed);
   const setups = await Promise.all(
     Array.from({ length: options.repetitions }, async (_, i) => {
       const tables = await env.tables(`failover${i}`);
@@ -86,7 +86,7 @@ export async function runFailover(
   ): Promise<FailoverRepetition> {
     const request = runRequest(`failover${index}`, AS_OF);
     const common = {
-      maxRequestsPerSecond: options.maxRequestsPerSecond,
+      accountRequestsPerSecond: options.accountRequestsPerSecond,
       lease: options.lease,
       settings: { standbyPollMs: options.standbyPollMs },
       firstShard: 0,

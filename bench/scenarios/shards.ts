@@ -2,8 +2,8 @@
  * Where the job itself tops out on this machine: 1, 2, 4 and 8 shards with as many contenders, each
  * contender a child process (as Lambda invocations are separate processes; on 2 cores in-process
  * contenders would share one event loop and hide the cost), against a provider that allows 1000
- * requests/s with low latency. Each contender runs with the job's default settings (32 renewals at once)
- * and its client-side limiter gets an equal share of 95% of the limit. Charges are counted up to the
+ * requests/s with low latency. Each contender runs with the job's default settings (32 renewals at once),
+ * under one account budget of 95% of the limit, which the leaders share. Charges are counted up to the
  * deadline; then the contenders are abandoned (killed, tables thrown away) rather than drained.
  *
  * To say what the run waited on, the steady window samples CPU time from /proc (DynamoDB Local's JVM,
@@ -132,7 +132,8 @@ async function runOne(
       deadline,
       concurrency: options.concurrency,
       pageSize: options.pageSize,
-      maxRequestsPerSecond: Math.max(1, Math.floor((0.95 * options.provider.requestsPerSecond) / shards)),
+      // One budget for the account: the leaders share it (functions/core/billing-run/budget-pacer.ts).
+      accountRequestsPerSecond: Math.floor(0.95 * options.provider.requestsPerSecond),
     };
     const result = nextDone(worker);
     worker.send(message);
@@ -245,7 +246,8 @@ export function bottleneck(cpu: CpuShares, dynamo?: DynamoLoad, ceiling?: Dynamo
   return `nothing local: ${machine.toFixed(2)} of ${cpu.cores} cores busy (${ours}); the job waited on the provider's latency and rate limit`;
 }
 
-async function startWorkers(count: number): Promise<ChildProcess[]> {
+/** Contender processes (bench/shard-worker.ts), ready for `run` messages. */
+export async function startWorkers(count: number): Promise<ChildProcess[]> {
   const workers = Array.from({ length: count }, () =>
     fork(join(here, "..", "shard-worker.ts"), [], {
       cwd: root,
@@ -268,7 +270,8 @@ async function startWorkers(count: number): Promise<ChildProcess[]> {
   return workers;
 }
 
-function nextDone(worker: ChildProcess): Promise<DoneMessage> {
+/** The worker's next `done` message. */
+export function nextDone(worker: ChildProcess): Promise<DoneMessage> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: DoneMessage) => {
       if (message.type !== "done") return;
@@ -282,7 +285,7 @@ function nextDone(worker: ChildProcess): Promise<DoneMessage> {
   });
 }
 
-async function stopWorker(worker: ChildProcess): Promise<void> {
+export async function stopWorker(worker: ChildProcess): Promise<void> {
   if (worker.exitCode !== null || worker.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   worker.send({ type: "exit" });

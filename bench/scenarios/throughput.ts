@@ -17,7 +17,7 @@ export interface ThroughputOptions {
   readonly concurrency: number;
   readonly pageSize: number;
   /** The job's client-side limiter. */
-  readonly maxRequestsPerSecond: number;
+  readonly accountRequestsPerSecond: number;
   readonly provider: { readonly latencyMs: number; readonly requestsPerSecond: number };
   readonly warmupMs: number;
   readonly durationMs: number;
@@ -86,7 +86,7 @@ export async function runThroughput(
   const start = Date.now();
   const deadline = start + options.warmupMs + options.durationMs;
   const contender = startContender(tables, emulator.url, runRequest(options.label, AS_OF), {
-    maxRequestsPerSecond: options.maxRequestsPerSecond,
+    accountRequestsPerSecond: options.accountRequestsPerSecond,
     settings: { concurrency: options.concurrency, pageSize: options.pageSize },
     deadline: () => deadline,
     firstShard: 0,
@@ -144,7 +144,7 @@ export async function runThroughput(
   return {
     label: options.label,
     concurrency: options.concurrency,
-    clientRequestsPerSecond: options.maxRequestsPerSecond,
+    clientRequestsPerSecond: options.accountRequestsPerSecond,
     provider: options.provider,
     windowSeconds: seconds,
     window: { from: (first.at - start) / 1000, to: (last.at - start) / 1000 },

@@ -9,11 +9,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import type { Context as LambdaContext } from "aws-lambda";
+import { localLambdaContext } from "../../dev/lambda-context";
 import { InvalidEventError, parseBillingEvent } from "../../functions/handler/billing-event";
 import { FUNCTION_ENV, type Context } from "../context";
 import { booleanFlag, instantFlag, listFlag, stringFlag, UsageError, wholeNumber } from "../args";
 import { counts as countText, money, table } from "../format";
+import type { ContinuationSummary } from "../../functions/handler/continuation";
 
 /** Fields of the rerun event and the flags that set them, for error messages. */
 const FLAG_OF: Record<string, string> = {
@@ -161,6 +162,9 @@ async function invokeLocally(ctx: Context, event: RerunEvent): Promise<unknown> 
     STRIPE_API_HOST: stripe.host,
     STRIPE_API_PORT: stripe.port === undefined ? undefined : String(stripe.port),
     STRIPE_API_PROTOCOL: stripe.protocol,
+    // No function here to continue the run in: a local rerun that runs out of --wait stops there (run it
+    // again). Deployed, a rerun out of time invokes the function's next link itself.
+    MAX_CONTINUATION_LINKS: "0",
     // The handler logs and emits metrics on stdout, as in Lambda; here stdout is the report.
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? (ctx.json ? "SILENT" : "WARN"),
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -171,21 +175,11 @@ async function invokeLocally(ctx: Context, event: RerunEvent): Promise<unknown> 
     const { handler } = await import("../../functions/handler/index");
     const waitSeconds = wholeNumber("--wait", stringFlag(ctx.flags, "wait"), 1) ?? DEFAULT_LOCAL_WAIT_SECONDS;
     const deadline = Date.now() + waitSeconds * 1000;
-    const requestId = randomUUID();
-    const context = {
-      awsRequestId: requestId,
+    const context = localLambdaContext({
       functionName: "lease-billing-local",
-      functionVersion: "$LATEST",
-      invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:lease-billing-local",
-      memoryLimitInMB: "512",
-      logGroupName: "local",
-      logStreamName: "local",
-      callbackWaitsForEmptyEventLoop: false,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    } satisfies LambdaContext;
+      requestId: randomUUID(),
+      remainingMs: () => Math.max(0, deadline - Date.now()),
+    });
     return await handler(event, context);
   } finally {
     setEnv(saved);
@@ -272,7 +266,20 @@ function describeResult(event: RerunEvent, target: string, result: unknown): str
           ]
         : []),
       `Charged: ${charged.length > 0 ? charged.join(", ") : "nothing"}. Totals: ${countText(r.tally)}`,
+      ...continuationText(r.runId, (result as { continuation?: ContinuationSummary }).continuation),
     ].join("\n");
   }
   return `${target} answered: ${JSON.stringify(result, null, 2)}`;
+}
+
+/** What became of the run's next link: the deployed function continues a rerun that ran out of time. */
+function continuationText(runId: string | undefined, c: ContinuationSummary | undefined): string[] {
+  if (!c || !("link" in c)) return [];
+  if (c.sent) {
+    return [
+      `Out of time with work left: the function invoked continuation link ${c.link} of ${runId ?? "the run"}, ` +
+        "which goes on asynchronously (its log lines carry the same runId).",
+    ];
+  }
+  return [`Continuation link ${c.link} could not be sent (${c.error}): the next schedule tick goes on.`];
 }

@@ -3,6 +3,8 @@
  * attention. Counts come from the two sparse indexes (subscriptions `due`, charges `attention`) with
  * Select COUNT; the charge table is never scanned. The lease table is scanned: it holds two small items
  * per shard, and a scan is the only way to see keys nobody expected (a shard count that was lowered).
+ * The backlog (what is due, how long the oldest has waited, and how long the book takes to drain at the
+ * account's Stripe budget) comes from the `due` index too: its first entry per shard is the oldest.
  */
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ChargeRecord } from "../../functions/core/billing/charge-state";
@@ -13,7 +15,9 @@ import { CHARGE_TABLE, LEASE_RECORD, SUBSCRIPTION_TABLE } from "../../functions/
 import { stringFlag, UsageError, wholeNumber } from "../args";
 import { recordsInState } from "../attention";
 import type { Context } from "../context";
-import { counts as countText, money, relative, table, when } from "../format";
+import { counts as countText, duration, money, relative, table, when } from "../format";
+import { drainSeconds, REQUESTS_PER_CHARGE } from "../../functions/core/billing-run/backlog";
+import { InvalidInputError } from "../../functions/core/input-error";
 
 const DUE_INDEX = SUBSCRIPTION_TABLE.indexes[0].indexName;
 const ATTENTION_INDEX = CHARGE_TABLE.indexes[0].indexName;
@@ -58,11 +62,27 @@ export interface StatusCounts {
   readonly quarantined: number;
 }
 
+/** What is due now, how long the oldest has waited, and how long the book takes to drain at the budget. */
+export interface BacklogStatus {
+  readonly due: number;
+  /** The oldest due renewal's nextAttemptAt, or null when nothing is due. */
+  readonly oldestDueAt: string | null;
+  readonly oldestAgeSeconds: number;
+  /** The account's Stripe budget the function runs with (STRIPE_ACCOUNT_REQUESTS_PER_SECOND), if known. */
+  readonly budgetRequestsPerSecond: number | null;
+  readonly requestsPerCharge: number;
+  /** due × requestsPerCharge ÷ budget: the least time the leaders need, together, to bill it all. */
+  readonly drainSeconds: number | null;
+  /** Why the budget is unknown (the function's settings were refused), or null. */
+  readonly budgetProblem: string | null;
+}
+
 export interface StatusReport {
   readonly at: string;
   readonly shardCount: number;
   readonly leases: readonly LeaseStatus[];
   readonly counts: StatusCounts;
+  readonly backlog: BacklogStatus;
 }
 
 /** The states the attention index holds, as `--list` takes them. */
@@ -143,9 +163,25 @@ export async function status(ctx: Context): Promise<number> {
               .join(" ")}`,
           ]
         : []),
+      "",
+      "Backlog",
+      ...backlogLines(report.backlog, now),
     ].join("\n"),
   );
   return 0;
+}
+
+function backlogLines(b: BacklogStatus, now: number): string[] {
+  const oldest =
+    b.oldestDueAt === null
+      ? "nothing is due"
+      : `the oldest due renewal has waited ${duration(b.oldestAgeSeconds * 1000)} (due ${when(Date.parse(b.oldestDueAt), now)})`;
+  const drain =
+    b.drainSeconds === null || b.budgetRequestsPerSecond === null
+      ? `time to drain: unknown, the budget could not be read (${b.budgetProblem ?? "no settings"})`
+      : `time to drain at the budget: ${duration(b.drainSeconds * 1000)} (${b.due} renewals × ` +
+        `${b.requestsPerCharge} requests ÷ ${b.budgetRequestsPerSecond} requests/s, the least it can take)`;
+  return [`${b.due} renewals due; ${oldest}`, drain];
 }
 
 /** `status --list STATE`: the records of one attention state, oldest claim first (cli/attention.ts). */
@@ -235,7 +271,8 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
       ExpressionAttributeValues: { ":state": state, ...(filter && { ":s": "S" }) },
       ...(filter && { FilterExpression: filter, ExpressionAttributeNames: { "#retryAt": "retryAt" } }),
     });
-  const [pending, inDoubt, declinedAwaitingRetry, declinedFinal, needsCustomerAction, quarantined] =
+  const dueNow = Object.values(dueByShard).reduce((a, b) => a + b, 0);
+  const [pending, inDoubt, declinedAwaitingRetry, declinedFinal, needsCustomerAction, quarantined, backlog] =
     await Promise.all([
       attention("pending"),
       attention("in_doubt"),
@@ -243,13 +280,15 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
       attention("declined", "NOT attribute_type(#retryAt, :s)"),
       attention("needs_customer_action"),
       attention("quarantined"),
+      backlogStatus(ctx, shardCount, dueNow, now),
     ]);
   return {
     at,
     shardCount,
     leases,
+    backlog,
     counts: {
-      dueNow: Object.values(dueByShard).reduce((a, b) => a + b, 0),
+      dueNow,
       dueByShard,
       pending,
       inDoubt,
@@ -258,6 +297,36 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
       needsCustomerAction,
       quarantined,
     },
+  };
+}
+
+async function backlogStatus(
+  ctx: Context,
+  shardCount: number,
+  due: number,
+  now: number,
+): Promise<BacklogStatus> {
+  const store = await ctx.billingStore();
+  const at = new Date(now).toISOString();
+  const oldest = (
+    await Promise.all(Array.from({ length: shardCount }, (_, shard) => store.oldestDue(shard, at)))
+  ).reduce<string | null>((a, b) => (b !== null && (a === null || b < a) ? b : a), null);
+  let budget: number | null = null;
+  let budgetProblem: string | null = null;
+  try {
+    budget = (await ctx.functionSettings()).stripe.accountRequestsPerSecond;
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    budgetProblem = error.message;
+  }
+  return {
+    due,
+    oldestDueAt: oldest,
+    oldestAgeSeconds: oldest === null ? 0 : Math.max(0, Math.round((now - Date.parse(oldest)) / 1000)),
+    budgetRequestsPerSecond: budget,
+    requestsPerCharge: REQUESTS_PER_CHARGE,
+    drainSeconds: budget === null ? null : drainSeconds(due, budget),
+    budgetProblem,
   };
 }
 

@@ -16,15 +16,11 @@
 import { randomUUID } from "node:crypto";
 import type { RunEvent } from "../../functions/core/billing-run/events";
 import { scheduledEvent } from "../cluster/cluster";
-import {
-  spawnContender,
-  type ContenderExit,
-  type ContenderProcess,
-  type FunctionEnvironment,
-} from "../cluster/contenders";
+import { spawnContender, type ContenderProcess, type FunctionEnvironment } from "../cluster/contenders";
 import type { ParsedLine } from "../cluster/log-lines";
 import { sendSignal } from "../cluster/signals";
 import { Timeline } from "../cluster/timeline";
+import { failureOf, killAll, track } from "../cluster/tracking";
 import type { LeaseEvent } from "./attempts";
 import type { Spawner } from "./bundled-contender";
 import type { FencedWrite } from "./fences";
@@ -116,37 +112,22 @@ export class Fleet {
       () => this.timeline.now(),
     );
     this.offsets.set(p.label, clockOffsetMs);
-    this.timeline.nameOwner(p.requestId, p.label);
-    this.timeline.record({
-      at: this.timeline.now(),
-      kind: "spawn",
-      contender: p.label,
+    void track(this.timeline, p, {
       round: options.round,
-      pid: p.pid,
-      requestId: p.requestId,
       clockOffsetMs,
-    });
-    p.onLine((line, at) => this.route(p, line, at));
-    void p.exited.then((exit: ContenderExit) => {
-      this.holding.delete(p.label);
-      this.timeline.record({
-        at: this.timeline.now(),
-        kind: "exit",
-        contender: p.label,
-        code: exit.code,
-        signal: exit.signal,
-        timedOut: exit.timedOut,
-      });
+      onLine: (line, at) => this.route(p, line, at),
+      onExit: () => this.holding.delete(p.label),
     });
     this.processes.push(p);
     return p;
   }
 
+  /** What the fleet keeps of a line; dev/cluster's track() has already put it on the timeline. */
   private route(p: ContenderProcess, line: ParsedLine, at: number): void {
+    const failure = failureOf(line);
+    if (failure !== null) this.failures.push({ contender: p.label, error: failure });
     if (line.kind === "run-event") {
       const event = line.event;
-      if (typeof line.line.owner === "string") this.timeline.nameOwner(line.line.owner, p.label);
-      this.timeline.record({ at, kind: "event", contender: p.label, event });
       const held = this.holding.get(p.label) ?? new Set<number>();
       const reported = () => ({
         contender: p.label,
@@ -175,15 +156,6 @@ export class Fleet {
       }
       this.holding.set(p.label, held);
       for (const listener of this.listeners) listener(p, event, at);
-    } else if (line.kind === "run-finished") {
-      this.timeline.record({ at, kind: "finished", contender: p.label, finished: line.finished });
-    } else if (line.kind === "run-failed") {
-      this.timeline.record({ at, kind: "failed", contender: p.label, error: line.error });
-      this.failures.push({ contender: p.label, error: line.error });
-    } else if (line.kind === "contender" && line.phase === "error") {
-      const error = line.data.error ?? "error";
-      this.timeline.record({ at, kind: "failed", contender: p.label, error });
-      this.failures.push({ contender: p.label, error });
     }
   }
 
@@ -247,15 +219,7 @@ export class Fleet {
 
   /** Continues paused contenders, SIGKILLs every one still running, and waits for them (bounded). */
   async killAll(reason: string): Promise<void> {
-    const alive = this.running();
-    for (const p of alive) {
-      this.signal(p, "SIGKILL", reason);
-      p.signal("SIGCONT");
-    }
-    await Promise.race([
-      Promise.all(alive.map((p) => p.exited)),
-      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
-    ]);
+    await killAll(this.processes, this.timeline, reason);
   }
 }
 

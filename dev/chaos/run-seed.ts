@@ -7,14 +7,21 @@
  *  2. the faulty phase: faults on, one schedule tick fires the scenario's contenders (each with its clock
  *     skew and its own Stripe API key), and its actions strike (SIGKILL, SIGSTOP past the lease, reruns,
  *     Stripe clock jumps and latency spikes, zombie leaders whose requests reach Stripe a day late),
- *     timed from the first lease acquisition or by settled charges;
- *  3. faults off once the window closes; the faulty phase's processes finish (or die by their budget);
- *  4. follow-up invocations without faults while anything due is left (bounded), and at least one if
- *     the faulty phase left PaymentIntents that are neither the ledger's nor canceled (the next scheduled
- *     run is where the job's sweep would find them);
+ *     timed from the first lease acquisition or by settled charges. Every invocation that hands its run
+ *     back unfinished invokes the next continuation link through the seed's local invoke server
+ *     (dev/lambda-invoke), one more process; a scenario with a continuation plan has a bigger book at a
+ *     slower rate and short budgets for its links, so runs go on in chains of links, and some links are
+ *     killed, paused, delivered twice or late, or fail (dev/chaos/link-faults.ts);
+ *  3. faults off once the window closes; the faulty phase's processes and the chains of links they
+ *     started finish (or die by their budget);
+ *  4. follow-up ticks without faults (but the continuation faults, which may still strike the first
+ *     one's chain) while anything due is left (bounded), each with its chain of links, and at least one
+ *     if the faulty phase left PaymentIntents that are neither the ledger's nor canceled (the next
+ *     scheduled run is where the job's sweep would find them);
  *  5. the verdict: dev/invariants.ts over the tables and the emulator's record, the fence order from
- *     the event streams (dev/chaos/fences.ts), and card attempts and stray PaymentIntents from the
- *     emulator's request log (dev/chaos/attempts.ts).
+ *     the event streams (dev/chaos/fences.ts), card attempts and stray PaymentIntents from the
+ *     emulator's request log (dev/chaos/attempts.ts), and "backlog drained": whatever was left due when
+ *     the faults ended, the follow-ups billed.
  */
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -22,17 +29,11 @@ import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../functions/aws/dynamo";
 import { dueShardKey } from "../../functions/aws/dynamo-billing-store";
-import {
-  CHARGE_TABLE,
-  LEASE_RECORD,
-  LEASE_TABLE,
-  SUBSCRIPTION_TABLE,
-  type TableNames,
-} from "../../functions/schema/tables";
+import { LEASE_RECORD, type TableNames } from "../../functions/schema/tables";
 import type { ContenderProcess, FunctionEnvironment } from "../cluster/contenders";
 import { LOCAL_STRIPE_KEY } from "../cluster/infrastructure";
 import { renderReport, writeReport } from "../cluster/report-html";
-import { createTables, localDynamoClient } from "../dynamodb-local";
+import { createTableSet, localDynamoClient } from "../dynamodb-local";
 import { checkInvariants, fetchProviderRecord, scanAll, type InvariantReport } from "../invariants";
 import { buildDataSet } from "../local-run/dataset";
 import { seedSubscriptions, stripeClient } from "../seed";
@@ -41,6 +42,8 @@ import { checkAttemptsFenced, checkNoStrayPaymentIntents, ledgerEntry } from "./
 import type { Spawner } from "./bundled-contender";
 import { NO_DYNAMO_FAULTS, startDynamoFaultProxy, type ProxyCounts } from "./dynamo-fault-proxy";
 import { checkFenceOrder } from "./fences";
+import { startContinuationServer, type Invocation } from "../lambda-invoke";
+import { LinkFaults } from "./link-faults";
 import { contenderStripeKey, Fleet, scheduledEvent, WRITTEN_OUTCOMES } from "./fleet";
 import { random, deriveSeed } from "./random";
 import {
@@ -66,6 +69,12 @@ export interface SeedSettings {
   /** How contender processes start; default dev/cluster's spawnContender (node --import tsx). */
   readonly spawner?: Spawner;
 }
+
+/** Continuation links per run in the chaos suite (MAX_CONTINUATION_LINKS): enough for any scenario's book. */
+export const CHAOS_MAX_LINKS = 8;
+
+/** The check that the follow-up ticks, continuing their runs in links, bill whatever the faults left due. */
+export const BACKLOG_DRAINED = "backlog drained";
 
 export const DEFAULT_SEED_SETTINGS: SeedSettings = {
   budgetMs: 20_000,
@@ -98,6 +107,10 @@ export interface SeedResult {
   readonly dueAtStart: number;
   readonly dueAfterFaults: number;
   readonly followUps: number;
+  /** Continuation links the function invoked (and the local invoke server accepted), over the whole seed. */
+  readonly continuationLinks: number;
+  /** Of those, the ones invoked before the follow-ups: by the faulty phase's runs and their chains. */
+  readonly continuationLinksInFaultyPhase: number;
   readonly handlerFailures: number;
   readonly skippedActions: readonly string[];
   readonly dynamoProxy: ProxyCounts;
@@ -188,12 +201,7 @@ export async function runSeed(
   const prefix = `chaos-${seed}-${randomUUID().slice(0, 6)}-`;
   const admin = localDynamoClient(dynamoEndpoint);
   cleanup.push(() => admin.destroy());
-  const created = await createTables(admin, (spec) => `${prefix}${spec.id}`);
-  const tables: TableNames = {
-    leases: created[LEASE_TABLE.id]!,
-    subscriptions: created[SUBSCRIPTION_TABLE.id]!,
-    charges: created[CHARGE_TABLE.id]!,
-  };
+  const tables = await createTableSet(admin, prefix);
   cleanup.push(async () => {
     for (const name of Object.values(tables)) {
       await admin.send(new DeleteTableCommand({ TableName: name })).catch(() => undefined);
@@ -211,6 +219,17 @@ export async function runSeed(
   const proxy = await startDynamoFaultProxy({ target: dynamoEndpoint, seed: deriveSeed(seed, "proxy") });
   cleanup.push(() => proxy.stop());
 
+  // The function's continuation links, each a contender process of the fleet (below); faults on some.
+  const linkPlan = scenario.continuations;
+  const linkBudgetMs = linkPlan?.budgetMs ?? settings.followUpBudgetMs;
+  let startLink: (invocation: Invocation, label: string) => void = () => undefined;
+  let linkFaults: LinkFaults | null = null;
+  const links = await startContinuationServer({
+    start: (invocation, label) => startLink(invocation, label),
+    answer: (request) => linkFaults?.answer(request) ?? "accept",
+    deliver: (invocation) => linkFaults?.deliver(invocation) ?? { copies: 1, delayMs: 0 },
+  });
+
   const env: FunctionEnvironment = {
     dynamoEndpoint: proxy.endpoint,
     tables,
@@ -218,11 +237,15 @@ export async function runSeed(
     stripeKey: LOCAL_STRIPE_KEY,
     shardCount: scenario.shards,
     lease: scenario.lease,
-    stripeRequestsPerSecond: scenario.stripeRequestsPerSecond,
+    // The account's budget, which the leaders share: the scenario's rate for each shard's leader.
+    stripeRequestsPerSecond:
+      (linkPlan?.stripeRequestsPerSecond ?? scenario.stripeRequestsPerSecond) * scenario.shards,
     // The function refuses a Stripe timeout longer than the lease's safety margin (README, Configuration).
     stripeTimeoutMs: Math.min(1_000, scenario.lease.marginMs),
     concurrency: scenario.concurrency,
     stopClaimingMarginMs: 2_000,
+    lambdaEndpoint: links.url,
+    maxContinuationLinks: CHAOS_MAX_LINKS,
     standbyPollMs: 150,
   };
   const fleet = new Fleet(env, settings.spawner);
@@ -238,11 +261,33 @@ export async function runSeed(
     for (const t of timers) clearTimeout(t);
     await fleet.killAll("seed clean-up");
   });
+  // First of all at clean-up: no link starts while the fleet is taken down.
+  cleanup.push(() => links.stop());
+  startLink = (invocation, label) => {
+    const p = fleet.spawn({
+      label,
+      round: ticks,
+      event: invocation.payload,
+      budgetMs: linkBudgetMs,
+      hardTimeoutGraceMs: 2_000,
+    });
+    linkFaults?.started(p, invocation);
+  };
+  /** Schedule ticks fired so far (the faulty phase's, a late link's next tick, the follow-ups). */
+  let ticks = 1;
+  /** Until no contender runs and no link waits to be delivered: a phase with every chain it started. */
+  const settledAll = async () => {
+    while (fleet.running().length > 0 || links.pending() > 0) {
+      await fleet.settled();
+      await links.drained();
+    }
+  };
 
   let result: Omit<SeedResult, "durationMs" | "report" | "ok" | "errors"> | null = null;
   const asOf = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   try {
-    const dataSet = buildDataSet(scenario.subscriptions, asOf, scenario.shards, seed);
+    const book = linkPlan?.subscriptions ?? scenario.subscriptions;
+    const dataSet = buildDataSet(book, asOf, scenario.shards, seed);
     await seedSubscriptions(
       doc,
       tables,
@@ -284,6 +329,38 @@ export async function runSeed(
         clockOffsetMs,
         hardTimeoutGraceMs: 2_000,
       });
+    });
+    // The next schedule tick, fired early: a continuation link delivered late arrives after it.
+    const fireTick = () => {
+      ticks += 1;
+      const now = new Date();
+      fleet.timeline.record({
+        at: fleet.timeline.now(),
+        kind: "round",
+        round: ticks,
+        asOf: now.toISOString(),
+      });
+      const event = scheduledEvent(now);
+      for (let i = 1; i <= scenario.contenders; i++) {
+        fleet.spawn({
+          label: `t${ticks}.c${i}`,
+          round: ticks,
+          event,
+          budgetMs: settings.budgetMs,
+          hardTimeoutGraceMs: 2_000,
+        });
+      }
+    };
+    linkFaults = new LinkFaults(linkPlan?.faults ?? [], {
+      counts: faults,
+      signal: (p, signal, reason) => fleet.signal(p, signal, reason),
+      onAcquired: (p, listener) =>
+        fleet.onEvent((q, event) => {
+          if (q === p && event.type === "lease-acquired") listener();
+        }),
+      fireTick,
+      note: (text) => fleet.note(text),
+      later,
     });
 
     const paused = new Set<ContenderProcess>();
@@ -501,9 +578,10 @@ export async function runSeed(
     fleet.note("faults off");
     for (const [, a] of pending) skipped.push(`${a.kind} (${describeTrigger(a)}): the window closed first`);
     pending.clear();
-    await fleet.settled();
+    // The faulty phase ends with the chains of continuation links it started.
+    await settledAll();
     for (const p of [...paused]) resume(p, "resumed");
-    await fleet.settled();
+    await settledAll();
     const proxyCounts = proxy.counts();
     const statusesAfter = emulator.snapshot().requestCounts.byStatus;
     const stripeStatuses: Record<string, number> = {};
@@ -524,27 +602,45 @@ export async function runSeed(
     const straysAfterFaults = await strays(doc, tables, emulator);
     let followUps = 0;
     let left = dueAfterFaults;
+    const linksInFaultyPhase = links.invocations.length;
     while ((left > 0 || (straysAfterFaults > 0 && followUps === 0)) && followUps < settings.maxFollowUps) {
       followUps += 1;
+      ticks += 1;
       const now = new Date();
       fleet.timeline.record({
         at: fleet.timeline.now(),
         kind: "round",
-        round: 1 + followUps,
+        round: ticks,
         asOf: now.toISOString(),
       });
       fleet.spawn({
         label: `f${followUps}`,
-        round: 1 + followUps,
+        round: ticks,
         event: scheduledEvent(now),
         budgetMs: settings.followUpBudgetMs,
         hardTimeoutGraceMs: 2_000,
       });
-      await fleet.settled();
+      // A follow-up's run goes on in continuation links too. Continuation faults strike the faulty phase's
+      // chains and the first follow-up's (a faulty phase on short budgets may leave no chain to strike);
+      // the ticks after it run clean.
+      await settledAll();
+      if (followUps === 1) {
+        skipped.push(...linkFaults.disarm());
+        await settledAll();
+      }
       left = await dueLeft(doc, tables, scenario.shards, asOf);
       fleet.timeline.record({ at: fleet.timeline.now(), kind: "due", left });
     }
+    skipped.push(...linkFaults.disarm());
     if (left > 0) log(`seed ${seed}: ${left} still due after ${followUps} follow-up(s)`);
+    // "backlog drained": whatever the faults left due, the follow-up ticks and their links billed.
+    const backlog =
+      left > 0
+        ? [
+            `${BACKLOG_DRAINED}: ${left} of the ${dueAfterFaults} subscription(s) due at ${asOf} when the faults ` +
+              `ended are still due after ${followUps} follow-up tick(s) and their continuation links`,
+          ]
+        : [];
 
     // 5. Verdict.
     const provider = await fetchProviderRecord(emulator.url);
@@ -574,6 +670,7 @@ export async function runSeed(
       (await scanAll(doc, tables.charges)).map(ledgerEntry),
     );
     const violations = [
+      ...backlog,
       ...invariants.violations,
       ...fences.violations,
       ...attempts.violations,
@@ -596,6 +693,8 @@ export async function runSeed(
       dueAtStart,
       dueAfterFaults,
       followUps,
+      continuationLinks: links.invocations.length,
+      continuationLinksInFaultyPhase: linksInFaultyPhase,
       handlerFailures: fleet.failures.length,
       skippedActions: skipped,
       dynamoProxy: proxyCounts,
@@ -633,6 +732,8 @@ export async function runSeed(
     dueAtStart: 0,
     dueAfterFaults: 0,
     followUps: 0,
+    continuationLinks: links.invocations.length,
+    continuationLinksInFaultyPhase: 0,
     handlerFailures: fleet.failures.length,
     skippedActions: skipped,
     dynamoProxy: proxy.counts(),
@@ -670,6 +771,10 @@ async function writeSeedReport(
       ["charges (succeeded at the provider)", String(r.charges)],
       ["due at start / after the faulty phase", `${r.dueAtStart} / ${r.dueAfterFaults}`],
       ["follow-up invocations", String(r.followUps)],
+      [
+        "continuation links (in the faulty phase)",
+        `${r.continuationLinks} (${r.continuationLinksInFaultyPhase})`,
+      ],
       ["lease acquisitions", String(r.acquisitions)],
       ["writes refused on a stale fence", String(r.fencedOutWrites)],
       ["card attempts / not the leader's", `${r.cardAttempts} / ${r.unfencedAttempts}`],

@@ -2,7 +2,9 @@
  * A chaos scenario, decided entirely by its seed: the cluster's shape (contenders, shards, subscriptions,
  * lease timings), each contender's clock skew, the fault rates of the DynamoDB proxy and the Stripe
  * emulator during the faulty phase, and the timed actions (SIGKILL, SIGSTOP past the lease, reruns,
- * Stripe clock jumps, latency spikes, zombie leaders whose requests reach Stripe after a day). The same
+ * Stripe clock jumps, latency spikes, zombie leaders whose requests reach Stripe after a day), and the
+ * continuation faults (a link killed or paused, delivered twice or after the next tick, or its Invoke
+ * failing) of a scenario whose book outlasts its first tick, so that runs go on in links. The same
  * seed always gives the same scenario; what the processes then do still depends on timing, which is the
  * point of running many seeds.
  */
@@ -24,6 +26,11 @@ export const FAULT_KINDS = [
   "stripe-clock-jump",
   "zombie-held-request",
   "zombie-sdk-retry",
+  "link-kill",
+  "link-pause",
+  "link-twice",
+  "link-late",
+  "link-fail",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultCounts = Record<FaultKind, number>;
@@ -84,6 +91,37 @@ export type ScenarioAction =
       readonly advanceMs: number;
     };
 
+/**
+ * A fault of the n-th continuation link of a run (the first link numbered `link` the suite serves during
+ * the faulty phase and its chains): the function's own Invoke of itself, served by dev/lambda-invoke.
+ */
+export type LinkFault =
+  /** SIGKILL the link's process `afterMs` after it took a lease (a crashed or timed-out invocation). */
+  | { readonly kind: "link-kill"; readonly link: number; readonly afterMs: number }
+  /** SIGSTOP it `afterMs` after it took a lease, for longer than the lease, then SIGCONT. */
+  | {
+      readonly kind: "link-pause";
+      readonly link: number;
+      readonly afterMs: number;
+      readonly durationMs: number;
+    }
+  /** Deliver it twice (Lambda's async invocations are at least once). */
+  | { readonly kind: "link-twice"; readonly link: number }
+  /** Hold it, fire the next schedule tick, and deliver it `delayMs` after that tick. */
+  | { readonly kind: "link-late"; readonly link: number; readonly delayMs: number }
+  /** Fail its Invoke: every attempt answered 500, or the connection dropped. */
+  | { readonly kind: "link-fail"; readonly link: number; readonly how: "error-500" | "drop" };
+
+export interface ContinuationPlan {
+  /** The time budget of every continuation link: short, so that a run goes on in several. */
+  readonly budgetMs: number;
+  /** The book, bigger than the scenario's own: more work than the first tick can do. */
+  readonly subscriptions: number;
+  /** Each shard leader's Stripe rate, slower than the scenario's: the first tick leaves work for links. */
+  readonly stripeRequestsPerSecond: number;
+  readonly faults: readonly LinkFault[];
+}
+
 /** Rates of the DynamoDB fault proxy (dev/chaos/dynamo-fault-proxy.ts). */
 export interface DynamoFaultRates {
   /** Answer 400 ProvisionedThroughputExceededException without forwarding. */
@@ -110,7 +148,7 @@ export interface Scenario {
   readonly contenders: number;
   readonly lease: { readonly leaseMs: number; readonly renewMs: number; readonly marginMs: number };
   readonly concurrency: number;
-  /** Each contender's client-side Stripe rate limit (STRIPE_MAX_REQUESTS_PER_SECOND): how long the work takes. */
+  /** Each shard leader's Stripe rate (the account's budget is this times the shards): how long the work takes. */
   readonly stripeRequestsPerSecond: number;
   /** Per contender of the first tick: its clock skew in ms (0: none). */
   readonly clockOffsetsMs: readonly number[];
@@ -119,6 +157,8 @@ export interface Scenario {
   readonly dynamo: DynamoFaultRates;
   readonly stripe: StripeFaultRates;
   readonly actions: readonly ScenarioAction[];
+  /** Short budgets and continuation faults; null: the suite's usual budgets, links served without faults. */
+  readonly continuations: ContinuationPlan | null;
 }
 
 const HOUR = 3_600_000;
@@ -228,6 +268,9 @@ export function scenarioFor(seed: number): Scenario {
     });
   }
 
+  // Their own generator too: the scenarios drawn before continuation links keep everything else.
+  const continuations = continuationPlan(random(seed, "continuations"), leaseMs);
+
   return {
     seed,
     shards,
@@ -241,7 +284,32 @@ export function scenarioFor(seed: number): Scenario {
     dynamo,
     stripe,
     actions,
+    continuations,
   };
+}
+
+/** Half the scenarios run on short budgets, with up to a few continuation faults on links 1 to 3. */
+function continuationPlan(c: Random, leaseMs: number): ContinuationPlan | null {
+  if (!c.chance(0.5)) return null;
+  // A few seconds of work per link past the suite's 2 s stop-claiming margin and its start-up; about
+  // twice the work the first tick (20 s) can do at that rate.
+  const budgetMs = c.int(6_000, 9_000);
+  const subscriptions = c.int(60, 100);
+  const stripeRequestsPerSecond = c.pick([8, 10, 12]);
+  const link = () => c.int(1, 3);
+  const faults: LinkFault[] = [];
+  if (c.chance(0.35)) faults.push({ kind: "link-kill", link: link(), afterMs: c.int(0, 800) });
+  if (c.chance(0.35)) {
+    const durationMs = Math.round(leaseMs * c.between(1.3, 2.5));
+    faults.push({ kind: "link-pause", link: link(), afterMs: c.int(0, 800), durationMs });
+  }
+  if (c.chance(0.35)) faults.push({ kind: "link-twice", link: link() });
+  if (c.chance(0.35)) {
+    faults.push({ kind: "link-late", link: link(), delayMs: Math.round(leaseMs * c.between(0.5, 2)) });
+  }
+  if (c.chance(0.35))
+    faults.push({ kind: "link-fail", link: link(), how: c.chance(0.5) ? "error-500" : "drop" });
+  return { budgetMs, subscriptions, stripeRequestsPerSecond, faults };
 }
 
 /** One line: the scenario's shape and planned faults, for logs and reports. */
@@ -258,9 +326,12 @@ export function describeScenario(s: Scenario): string {
       return `${a.kind}${a.kind === "zombie" ? `(${a.resend})` : ""}${when}`;
     })
     .join(" ");
+  const links = s.continuations
+    ? `, links [budget ${s.continuations.budgetMs} ms, ${s.continuations.subscriptions} subscriptions at ${s.continuations.stripeRequestsPerSecond}/s${s.continuations.faults.map((f) => ` ${f.kind}#${f.link}`).join("")}]`
+    : "";
   return (
     `${s.contenders} contenders, ${s.shards} shard(s), ${s.subscriptions} subscriptions, lease ${s.lease.leaseMs} ms, ` +
     `clock offsets [${offsets.join(", ") || "none"}], dynamo {${rates(s.dynamo)}}, stripe {${rates(s.stripe)}}, ` +
-    `actions [${actions || "none"}]`
+    `actions [${actions || "none"}]${links}`
   );
 }

@@ -30,6 +30,8 @@ export interface ChaosSummary {
   readonly violations: number;
   readonly harnessErrors: number;
   readonly followUpInvocations: number;
+  /** Continuation links the function invoked over all seeds (served by dev/lambda-invoke). */
+  readonly continuationLinks: number;
   readonly handlerFailures: number;
   /** Writes DynamoDB refused on a stale fence (zombies and overtaken leaders), over all seeds. */
   readonly fencedOutWrites: number;
@@ -76,6 +78,7 @@ export function summarize(results: readonly SeedResult[], durationMs: number): C
     violations: sum((r) => r.violations.length),
     harnessErrors: sum((r) => r.errors.length),
     followUpInvocations: sum((r) => r.followUps),
+    continuationLinks: sum((r) => r.continuationLinks ?? 0),
     handlerFailures: sum((r) => r.handlerFailures),
     fencedOutWrites: sum((r) => r.fencedOutWrites ?? 0),
     leaseAcquisitions: sum((r) => r.acquisitions),
@@ -130,7 +133,7 @@ export function verdictLine(r: SeedResult): string {
   const problems = [...r.violations, ...r.errors.map((e) => `harness: ${e.split("\n")[0]}`)];
   return (
     `seed ${r.seed}: ${verdict} faults[${faults || "none"}] charges=${r.charges} ` +
-    `fenced-out=${r.fencedOutWrites} follow-ups=${r.followUps} violations=${r.violations.length} (${(r.durationMs / 1000).toFixed(1)} s)` +
+    `fenced-out=${r.fencedOutWrites} follow-ups=${r.followUps} links=${r.continuationLinks} violations=${r.violations.length} (${(r.durationMs / 1000).toFixed(1)} s)` +
     (problems.length ? `\n  ${problems.join("\n  ")}` : "") +
     (r.report ? `\n  report: ${r.report}` : "")
   );
@@ -147,7 +150,8 @@ export function formatSummary(s: ChaosSummary): string {
     `charges: ${s.charges}; double charges: ${s.doubleCharges}; lost renewals: ${s.lostRenewals}; violations: ${s.violations}; harness errors: ${s.harnessErrors}`,
     `card attempts: ${s.cardAttempts} (not the leader's: ${s.unfencedAttempts}); stray PaymentIntents: ${s.strayPaymentIntents}`,
     `lease acquisitions: ${s.leaseAcquisitions}; writes refused on a stale fence: ${s.fencedOutWrites}; ` +
-      `follow-up invocations: ${s.followUpInvocations}; handler runs that failed under faults: ${s.handlerFailures}`,
+      `follow-up invocations: ${s.followUpInvocations}; continuation links: ${s.continuationLinks}; ` +
+      `handler runs that failed under faults: ${s.handlerFailures}`,
     `time: ${(s.durationMs / 1000).toFixed(1)} s`,
   ];
   for (const seed of s.failingSeeds) lines.push(`reproduce: npm run chaos -- --seed ${seed}`);

@@ -22,6 +22,7 @@ import {
   spawnContender,
   type ContenderExit,
   type ContenderProcess,
+  type ContenderSpec,
   type FunctionEnvironment,
   type LeaseSettings,
 } from "./contenders";
@@ -34,6 +35,8 @@ import {
 import type { ParsedLine } from "./log-lines";
 import { Shutdown } from "./shutdown";
 import { Timeline } from "./timeline";
+import { killAll, track } from "./tracking";
+import { startContinuationServer, type ContinuationServer, type Invocation } from "../lambda-invoke";
 
 export interface ClusterOptions {
   readonly shardCount: number;
@@ -51,6 +54,21 @@ export interface ClusterOptions {
   readonly log?: (message: string) => void;
   /** Clean-up registry to join (the runner's), so Ctrl-C takes the cluster down. */
   readonly shutdown?: Shutdown;
+  /**
+   * Serve the function's continuation links (dev/lambda-invoke): each Invoke it sends starts one more
+   * contender process, with this time budget. Without it, contenders never continue a run.
+   */
+  /**
+   * How each contender's node process runs the handler: from source through tsx by default; a prebuilt
+   * bundle (dev/chaos/bundled-contender.ts) starts several times faster, closer to a Lambda cold start.
+   */
+  readonly nodeArgs?: readonly string[];
+  readonly continuations?: {
+    readonly budgetMs: number;
+    /** MAX_CONTINUATION_LINKS; the function's default if unset. */
+    readonly maxLinks?: number;
+    readonly hardTimeoutGraceMs?: number;
+  };
 }
 
 export interface RoundOptions {
@@ -108,13 +126,18 @@ export class Cluster {
   readonly processes: ContenderProcess[] = [];
   readonly rounds: Round[] = [];
   private readonly listeners = new Set<ClusterLineListener>();
+  private readonly spawnListeners = new Set<(process: ContenderProcess) => void>();
   private readonly shutdown: Shutdown;
   private stopped = false;
+  /** The local invoke server of the continuation links, if the cluster serves them. */
+  links: ContinuationServer | null = null;
 
   private constructor(
     readonly infra: Infrastructure,
     readonly env: FunctionEnvironment,
     shutdown: Shutdown,
+    private readonly continuations: ClusterOptions["continuations"],
+    private readonly nodeArgs: readonly string[] | undefined,
   ) {
     this.shutdown = shutdown;
   }
@@ -130,6 +153,11 @@ export class Cluster {
       ...(options.log && { log: options.log }),
     };
     const infra = await startInfrastructure(infraOptions);
+    // The server starts first (the contenders' environment names it); links arrive once the cluster runs.
+    let startLink: (invocation: Invocation, label: string) => void = () => undefined;
+    const links = options.continuations
+      ? await startContinuationServer({ start: (invocation, label) => startLink(invocation, label) })
+      : null;
     const env: FunctionEnvironment = {
       dynamoEndpoint: infra.dynamo.endpoint,
       tables: infra.tables,
@@ -138,10 +166,24 @@ export class Cluster {
       shardCount: options.shardCount,
       lease: options.lease,
       ...options.functionSettings,
+      ...(links && {
+        lambdaEndpoint: links.url,
+        ...(options.continuations?.maxLinks !== undefined && {
+          maxContinuationLinks: options.continuations.maxLinks,
+        }),
+      }),
     };
-    const cluster = new Cluster(infra, env, shutdown);
+    const cluster = new Cluster(infra, env, shutdown, options.continuations, options.nodeArgs);
+    cluster.links = links;
+    startLink = (invocation, label) => void cluster.invoke(invocation, label);
     shutdown.add("cluster", () => cluster.stop());
     return cluster;
+  }
+
+  /** Every contender process as it starts (a round's, or a continuation link's). */
+  onSpawn(listener: (process: ContenderProcess) => void): () => void {
+    this.spawnListeners.add(listener);
+    return () => this.spawnListeners.delete(listener);
   }
 
   /** Every parsed line of every contender; returns a function that removes the listener. */
@@ -161,65 +203,71 @@ export class Cluster {
     const processes: ContenderProcess[] = [];
     for (let i = 0; i < options.contenders; i++) {
       const label = options.labels?.[i] ?? (round === 1 ? `c${i + 1}` : `r${round}.c${i + 1}`);
-      const clockOffsetMs = options.clockOffsetsMs?.[i] ?? 0;
-      const p = spawnContender(
-        this.env,
-        {
+      processes.push(
+        this.launch({
           label,
           round,
           event,
           budgetMs: options.budgetMs,
-          clockOffsetMs,
+          clockOffsetMs: options.clockOffsetsMs?.[i] ?? 0,
           ...(options.hardTimeoutGraceMs !== undefined && { hardTimeoutGraceMs: options.hardTimeoutGraceMs }),
-        },
-        () => this.timeline.now(),
-      );
-      this.timeline.nameOwner(p.requestId, label);
-      this.timeline.record({
-        at: this.timeline.now(),
-        kind: "spawn",
-        contender: label,
-        round,
-        pid: p.pid,
-        requestId: p.requestId,
-        clockOffsetMs,
-      });
-      p.onLine((line, at) => this.route(p, line, at));
-      processes.push(p);
-      this.processes.push(p);
-    }
-    const settled = Promise.all(
-      processes.map((p) =>
-        p.exited.then((exit) => {
-          this.timeline.record({
-            at: this.timeline.now(),
-            kind: "exit",
-            contender: p.label,
-            code: exit.code,
-            signal: exit.signal,
-            timedOut: exit.timedOut,
-          });
-          return exit;
         }),
-      ),
-    );
+      );
+    }
+    const settled = Promise.all(processes.map((p) => p.exited));
     const result: Round = { round, asOf, event, processes, settled };
     this.rounds.push(result);
     return result;
   }
 
-  private route(p: ContenderProcess, line: ParsedLine, at: number): void {
-    if (line.kind === "run-event") {
-      if (typeof line.line.owner === "string") this.timeline.nameOwner(line.line.owner, p.label);
-      this.timeline.record({ at, kind: "event", contender: p.label, event: line.event });
-    } else if (line.kind === "run-finished") {
-      this.timeline.record({ at, kind: "finished", contender: p.label, finished: line.finished });
-    } else if (line.kind === "run-failed") {
-      this.timeline.record({ at, kind: "failed", contender: p.label, error: line.error });
-    } else if (line.kind === "contender" && line.phase === "error") {
-      this.timeline.record({ at, kind: "failed", contender: p.label, error: line.data.error ?? "error" });
+  /**
+   * A continuation link the function invoked (through the local invoke server): one more contender
+   * process, in the current round, with the continuations' time budget.
+   */
+  invoke(invocation: Invocation, label: string): ContenderProcess | null {
+    if (this.stopped || !this.continuations) return null;
+    const link = (invocation.payload as { link?: unknown } | null)?.link;
+    this.timeline.record({
+      at: this.timeline.now(),
+      kind: "note",
+      text: `continuation link ${String(link)} invoked: ${label} starts`,
+    });
+    return this.launch({
+      label,
+      round: Math.max(1, this.rounds.length),
+      event: invocation.payload,
+      budgetMs: this.continuations.budgetMs,
+      ...(this.continuations.hardTimeoutGraceMs !== undefined && {
+        hardTimeoutGraceMs: this.continuations.hardTimeoutGraceMs,
+      }),
+    });
+  }
+
+  /** Starts one contender process, on the timeline, its lines routed to the listeners. */
+  private launch(spec: ContenderSpec): ContenderProcess {
+    const p = spawnContender(this.env, spec, () => this.timeline.now(), this.nodeArgs);
+    void track(this.timeline, p, {
+      round: spec.round,
+      clockOffsetMs: spec.clockOffsetMs ?? 0,
+      onLine: (line, at) => {
+        for (const listener of this.listeners) listener(p, line, at);
+      },
+    });
+    this.processes.push(p);
+    for (const listener of this.spawnListeners) listener(p);
+    return p;
+  }
+
+  /**
+   * Resolves when no contender runs and no continuation link waits to start: a round and every link
+   * its invocations sent (and those links', and so on) are over.
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      const alive = this.running();
+      if (alive.length === 0 && (this.links?.pending() ?? 0) === 0) return;
+      await Promise.all([...alive.map((p) => p.exited), this.links?.drained()]);
     }
-    for (const listener of this.listeners) listener(p, line, at);
   }
 
   /** Contenders still running (or paused). */
@@ -264,29 +312,14 @@ export class Cluster {
 
   /** SIGKILLs every contender still running (continuing paused ones first) and waits for them to exit. */
   async killAll(reason = "shutdown"): Promise<void> {
-    const alive = this.running();
-    for (const p of alive) {
-      if (p.signal("SIGKILL")) {
-        this.timeline.record({
-          at: this.timeline.now(),
-          kind: "signal",
-          contender: p.label,
-          signal: "SIGKILL",
-          reason,
-        });
-      }
-      p.signal("SIGCONT");
-    }
-    await Promise.race([
-      Promise.all(alive.map((p) => p.exited)),
-      new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
-    ]);
+    await killAll(this.processes, this.timeline, reason);
   }
 
   /** Kills what runs and stops the infrastructure. Safe to call more than once. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.links?.stop();
     await this.killAll();
     await this.infra.stop();
   }

@@ -16,7 +16,7 @@
  * Production code is untouched: the clock skew wraps Date.now before the handler is imported.
  */
 import { randomUUID } from "node:crypto";
-import type { Context } from "aws-lambda";
+import { localLambdaContext } from "../lambda-context";
 
 const offsetMs = Number(process.env.CLOCK_OFFSET_MS ?? "0");
 if (!Number.isFinite(offsetMs)) {
@@ -46,20 +46,11 @@ function emit(line: Record<string, unknown>): Promise<void> {
   return new Promise((resolve) => process.stdout.write(`${JSON.stringify(line)}\n`, () => resolve()));
 }
 
-const context: Context = {
-  callbackWaitsForEmptyEventLoop: false,
+const context = localLambdaContext({
   functionName: "lease-billing-local",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:lease-billing-local",
-  memoryLimitInMB: "512",
-  awsRequestId: requestId,
-  logGroupName: "/aws/lambda/lease-billing-local",
-  logStreamName: `local/${requestId}`,
-  getRemainingTimeInMillis: () => Math.max(0, Math.round(budgetMs - (performance.now() - startedAt))),
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+  requestId,
+  remainingMs: () => Math.max(0, Math.round(budgetMs - (performance.now() - startedAt))),
+});
 
 async function main(): Promise<number> {
   await emit({ __contender: "started", pid: process.pid, requestId, budgetMs, clockOffsetMs: offsetMs });

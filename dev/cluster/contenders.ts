@@ -28,12 +28,19 @@ export interface FunctionEnvironment {
   readonly stripeKey: string;
   readonly shardCount: number;
   readonly lease: LeaseSettings;
-  /** Client-side Stripe rate limit per contender (STRIPE_MAX_REQUESTS_PER_SECOND). */
+  /** The account's Stripe budget, which the leaders share (STRIPE_ACCOUNT_REQUESTS_PER_SECOND). */
   readonly stripeRequestsPerSecond?: number;
   readonly stripeTimeoutMs?: number;
   readonly concurrency?: number;
   readonly stopClaimingMarginMs?: number;
   readonly standbyPollMs?: number;
+  /**
+   * The local invoke server continuation links go to (LAMBDA_ENDPOINT; dev/lambda-invoke). Without one,
+   * MAX_CONTINUATION_LINKS is 0: a local contender never invokes anything else.
+   */
+  readonly lambdaEndpoint?: string;
+  /** Continuation links per run (MAX_CONTINUATION_LINKS), with a lambdaEndpoint; the function's default if unset. */
+  readonly maxContinuationLinks?: number;
   /** Anything else to set (or, with undefined, to remove) in the child's environment. */
   readonly extra?: Record<string, string | undefined>;
 }
@@ -101,11 +108,13 @@ export function functionEnv(env: FunctionEnvironment): Record<string, string> {
     LEASE_DURATION_MS: String(env.lease.leaseMs),
     LEASE_RENEW_INTERVAL_MS: String(env.lease.renewMs),
     LEASE_SAFETY_MARGIN_MS: String(env.lease.marginMs),
-    STRIPE_MAX_REQUESTS_PER_SECOND: optional(env.stripeRequestsPerSecond),
+    STRIPE_ACCOUNT_REQUESTS_PER_SECOND: optional(env.stripeRequestsPerSecond),
     STRIPE_TIMEOUT_MS: optional(env.stripeTimeoutMs),
     BILLING_CONCURRENCY: optional(env.concurrency),
     STOP_CLAIMING_MARGIN_MS: optional(env.stopClaimingMarginMs),
     STANDBY_POLL_MS: optional(env.standbyPollMs),
+    LAMBDA_ENDPOINT: env.lambdaEndpoint,
+    MAX_CONTINUATION_LINKS: env.lambdaEndpoint ? optional(env.maxContinuationLinks) : "0",
     // Every run event is a log line; routine ones (settled charges, renewals) are at DEBUG.
     LOG_LEVEL: "DEBUG",
     POWERTOOLS_SERVICE_NAME: "lease-billing",

@@ -38,6 +38,14 @@ export type ParsedLine =
   | { readonly kind: "run-event"; readonly event: RunEvent; readonly line: LogLine }
   | { readonly kind: "run-finished"; readonly finished: RunFinished; readonly line: LogLine }
   | { readonly kind: "run-failed"; readonly error: string; readonly line: LogLine }
+  /** The invocation invoked its run's next link (sent), or tried and failed. */
+  | {
+      readonly kind: "continuation";
+      readonly sent: boolean;
+      readonly link: number;
+      readonly error: string | null;
+      readonly line: LogLine;
+    }
   | { readonly kind: "log"; readonly line: LogLine }
   | { readonly kind: "metrics"; readonly line: Record<string, unknown> }
   | {
@@ -77,6 +85,7 @@ const LOG_KEYS = new Set([
   "sampling_rate",
   "xray_trace_id",
   "runId",
+  "link",
   "owner",
   "asOf",
   "kind",
@@ -114,6 +123,11 @@ export function parseLine(text: string): ParsedLine {
   }
   if (line.message === "run failed") {
     return { kind: "run-failed", error: String(record.error ?? "unknown error"), line };
+  }
+  if (line.message === "continuation sent" || line.message?.startsWith("continuation failed")) {
+    const sent = line.message === "continuation sent";
+    const error = sent ? null : String(record.error ?? "unknown error");
+    return { kind: "continuation", sent, link: Number(record.nextLink), error, line };
   }
   return { kind: "log", line };
 }

@@ -46,6 +46,15 @@ export type TimelineEntry =
       readonly finished: RunFinished;
     }
   | { readonly at: number; readonly kind: "failed"; readonly contender: string; readonly error: string }
+  /** The contender invoked its run's next continuation link (`sent`), or the Invoke failed. */
+  | {
+      readonly at: number;
+      readonly kind: "continuation";
+      readonly contender: string;
+      readonly link: number;
+      readonly sent: boolean;
+      readonly error: string | null;
+    }
   | { readonly at: number; readonly kind: "round"; readonly round: number; readonly asOf: string }
   | { readonly at: number; readonly kind: "due"; readonly left: number }
   | { readonly at: number; readonly kind: "note"; readonly text: string };
@@ -316,6 +325,12 @@ export class Timeline {
 
   signals(): Extract<TimelineEntry, { kind: "signal" }>[] {
     return this.list.filter((e): e is Extract<TimelineEntry, { kind: "signal" }> => e.kind === "signal");
+  }
+
+  continuations(): Extract<TimelineEntry, { kind: "continuation" }>[] {
+    return this.list.filter(
+      (e): e is Extract<TimelineEntry, { kind: "continuation" }> => e.kind === "continuation",
+    );
   }
 
   /** Samples of how many due subscriptions were left. */

@@ -3,6 +3,7 @@
  * under a minute on a two-core laptop. A bad value exits 2 with a message naming the option.
  */
 import { parseArgs } from "node:util";
+import { readWholeNumber } from "../../functions/core/whole-number";
 
 export interface RunOptions {
   readonly subscriptions: number;
@@ -18,6 +19,8 @@ export interface RunOptions {
   readonly leaseMs: number;
   readonly budgetMs: number;
   readonly maxRounds: number;
+  /** Continuation links per run (MAX_CONTINUATION_LINKS); 0: every run waits for the next tick. */
+  readonly maxLinks: number;
   readonly json: boolean;
   readonly report: string | null;
   readonly help: boolean;
@@ -108,6 +111,12 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
     text: "schedule ticks at most: follow-ups fire while work is left",
   },
   {
+    name: "max-links",
+    value: "N",
+    default: "30",
+    text: "continuation links per run: an invocation out of time invokes the next (0: none)",
+  },
+  {
     name: "json",
     default: "off",
     text: "print only a machine-readable summary on stdout (progress goes to stderr)",
@@ -142,6 +151,7 @@ export function helpText(): string {
     "  npm start -- --kill-leader-after 50",
     "  npm start -- --pause-leader 20s",
     "  npm start -- --subscriptions 1000 --shards 4 --contenders 4 --stripe-rate-limit 25",
+    "  npm start -- --subscriptions 5000 --budget-ms 15000 --stripe-rate-limit 100",
   ].join("\n");
 }
 
@@ -153,11 +163,10 @@ function wholeNumber(
   max: number,
 ): number {
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new OptionError(option, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max)
-    throw new OptionError(option, `must be from ${min} to ${max}, got ${value}`);
-  return value;
+  const read = readWholeNumber(raw, min, max);
+  if (read.ok) return read.value;
+  if (read.problem === "not-whole") throw new OptionError(option, `must be a whole number, got "${raw}"`);
+  throw new OptionError(option, `must be from ${min} to ${max}, got ${read.value}`);
 }
 
 /** "20s", "1500ms", "2m", "1.5s" → milliseconds. A bare number is refused: say which unit. */
@@ -190,6 +199,7 @@ export function parseOptions(argv: readonly string[]): RunOptions {
         "lease-ms": { type: "string" },
         "budget-ms": { type: "string" },
         "max-rounds": { type: "string" },
+        "max-links": { type: "string" },
         json: { type: "boolean" },
         report: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -232,6 +242,7 @@ export function parseOptions(argv: readonly string[]): RunOptions {
     leaseMs,
     budgetMs,
     maxRounds: wholeNumber("max-rounds", v["max-rounds"], 4, 1, 50),
+    maxLinks: wholeNumber("max-links", v["max-links"], 30, 0, 1000),
     json: v.json ?? false,
     report: v.report ?? null,
     help: v.help ?? false,

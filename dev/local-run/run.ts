@@ -77,12 +77,12 @@ export async function localRun(options: RunOptions, hooks: RunHooks): Promise<Ru
     lease,
     stripeSeed: options.seed,
     shutdown,
+    // Runs that stop for their budget go on at once: each continuation link a process of its own.
+    continuations: { budgetMs: options.budgetMs, maxLinks: options.maxLinks },
     functionSettings: {
-      // With an account limit, the concurrent leaders (one per shard at most) share it.
-      stripeRequestsPerSecond:
-        options.stripeRateLimit === null
-          ? 100
-          : Math.max(1, Math.floor(options.stripeRateLimit / Math.min(options.shards, options.contenders))),
+      // The account's budget, which the concurrent leaders share: the emulator's limit when it has one,
+      // else 100 requests/s per leader that can run at once.
+      stripeRequestsPerSecond: options.stripeRateLimit ?? 100 * Math.min(options.shards, options.contenders),
       // The function refuses a Stripe timeout longer than the lease's safety margin (README, Configuration).
       stripeTimeoutMs: Math.min(5_000, lease.marginMs),
       concurrency: 16,
@@ -154,6 +154,13 @@ export async function localRun(options: RunOptions, hooks: RunHooks): Promise<Ru
   const onLine = (p: ContenderProcess, line: ParsedLine) => {
     if (line.kind === "run-event") state.apply(p.label, line.event);
     if (line.kind === "run-failed") state.note(`${p.label}: run failed: ${line.error}`);
+    if (line.kind === "continuation") {
+      state.note(
+        line.sent
+          ? `${p.label} is out of time with work left: it invoked continuation link ${line.link}`
+          : `${p.label}: continuation link ${line.link} could not be sent (${line.error}); the next tick goes on`,
+      );
+    }
     if (line.kind !== "run-event" || line.event.type !== "charge") return;
     const n = (chargesBy.get(p.label) ?? 0) + 1;
     chargesBy.set(p.label, n);
@@ -195,7 +202,29 @@ export async function localRun(options: RunOptions, hooks: RunHooks): Promise<Ru
   };
   cluster.onLine(onLine);
 
-  // Rounds: the first tick, then follow-ups while work is left.
+  // Every contender process, a round's or a continuation link's: in the view, and noted when it ends.
+  const track = (p: ContenderProcess) => {
+    state.addContender(p);
+    void p.exited.then((exit) => {
+      const text = exit.signal
+        ? `${exit.signal}${exit.timedOut ? " (timeout)" : ""}`
+        : `exit ${exit.code ?? "?"}`;
+      state.exited(p.label, text);
+      const tail = p.error ? `: ${p.error}` : "";
+      if (exit.code !== 0 || p.error) {
+        const lastText = p.textTail.slice(-3).join(" | ");
+        state.note(
+          `${p.label} ended: ${text}${tail}${lastText && exit.code !== 0 && !exit.signal ? ` (${lastText})` : ""}`,
+        );
+      } else {
+        state.note(`${p.label} ended: ${text}`);
+      }
+    });
+  };
+  cluster.onSpawn(track);
+
+  // Rounds: the first tick (and the continuation links its invocations send), then follow-ups while
+  // work is left.
   const t2 = performance.now();
   state.phase = "running";
   let roundsFired = 0;
@@ -208,30 +237,12 @@ export async function localRun(options: RunOptions, hooks: RunHooks): Promise<Ru
     });
     roundsFired = r;
     state.round = r;
-    for (const p of round.processes) {
-      state.addContender(p);
-      void p.exited.then((exit) => {
-        const text = exit.signal
-          ? `${exit.signal}${exit.timedOut ? " (timeout)" : ""}`
-          : `exit ${exit.code ?? "?"}`;
-        state.exited(p.label, text);
-        const tail = p.error ? `: ${p.error}` : "";
-        if (exit.code !== 0 || p.error) {
-          const lastText = p.textTail.slice(-3).join(" | ");
-          state.note(
-            `${p.label} ended: ${text}${tail}${lastText && exit.code !== 0 && !exit.signal ? ` (${lastText})` : ""}`,
-          );
-        } else {
-          state.note(`${p.label} ended: ${text}`);
-        }
-      });
-    }
     view.line(
       `round ${r}: EventBridge fires ${options.contenders} invocation(s) of the handler, scheduled time ${round.asOf}` +
         ` (pids ${round.processes.map((p) => p.pid).join(", ")})`,
     );
-    await round.settled;
-    for (const p of round.processes) {
+    await cluster.idle();
+    for (const p of cluster.processes) {
       if (p.error && !errors.includes(`${p.label}: ${p.error}`)) errors.push(`${p.label}: ${p.error}`);
     }
     dueLeft = await cluster.dueLeft(asOf);

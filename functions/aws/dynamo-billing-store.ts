@@ -8,6 +8,7 @@ import type { ChargeRecord } from "../core/billing/charge-state";
 import { readChargeRecord } from "../core/billing/charge-record-schema";
 import { dueShardKey } from "../core/billing/subscription";
 import type { LeaseToken } from "../core/lease/lease";
+import type { DueIndex } from "../core/billing-run/backlog";
 import {
   UnreadableRecordError,
   type ChargeLedger,
@@ -23,6 +24,8 @@ import type { CapacityMeter } from "./dynamo";
 import type { FencedItem, FencedWriter } from "./fenced-writer";
 
 const DUE_INDEX = SUBSCRIPTION_TABLE.indexes[0].indexName;
+/** A bound on the backlog's count per shard: past it, the count is a lower bound. */
+export const DUE_COUNT_MAX_PAGES = 20;
 
 export { dueShardKey };
 
@@ -31,7 +34,7 @@ export function attentionOf(record: ChargeRecord): string | undefined {
   return record.state === "succeeded" ? undefined : record.state;
 }
 
-export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
+export class DynamoBillingStore implements SubscriptionSource, ChargeLedger, DueIndex {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: TableNames,
@@ -60,6 +63,51 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger {
       })),
       cursor: encodeCursor(result.LastEvaluatedKey),
     };
+  }
+
+  /**
+   * The backlog's count (functions/core/billing-run/backlog.ts): Select COUNT on the shard's part of the
+   * `due` index, at most DUE_COUNT_MAX_PAGES pages of 1 MB (tens of thousands of keys each).
+   */
+  async countDue(shard: number, asOf: string): Promise<{ count: number; complete: boolean }> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    for (let page = 0; page < DUE_COUNT_MAX_PAGES; page++) {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.subscriptions,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
+          ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+          Select: "COUNT",
+          ...(start && { ExclusiveStartKey: start }),
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      );
+      this.meter?.record("query.due.count", result.ConsumedCapacity);
+      count += result.Count ?? 0;
+      start = result.LastEvaluatedKey;
+      if (start === undefined) return { count, complete: true };
+    }
+    return { count, complete: false };
+  }
+
+  /** The backlog's oldest: the first entry of the shard's part of the `due` index (it is sorted by time). */
+  async oldestDue(shard: number, asOf: string): Promise<string | null> {
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tables.subscriptions,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
+        ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+        ProjectionExpression: "nextAttemptAt",
+        Limit: 1,
+        ReturnConsumedCapacity: "TOTAL",
+      }),
+    );
+    this.meter?.record("query.due.oldest", result.ConsumedCapacity);
+    const first = result.Items?.[0]?.nextAttemptAt;
+    return typeof first === "string" ? first : null;
   }
 
   async scanSubscriptions(cursor: string | null, pageSize: number): Promise<SubscriptionPage> {

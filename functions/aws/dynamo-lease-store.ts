@@ -19,6 +19,7 @@ import type {
   SweepProgress,
 } from "../core/lease/lease";
 import type { AcquireAttempt, LeaseStore } from "../core/lease/lease-store";
+import type { LeaseRow, LeaseRows } from "../core/billing-run/budget-pacer";
 import { cancellationReasons, isConditionalCheckFailed } from "./transaction-errors";
 import type { CapacityMeter } from "./dynamo";
 
@@ -35,6 +36,9 @@ export function leaseRecordKey(leaseKey: string): Record<string, string> {
 function fenceRecordKey(leaseKey: string): Record<string, string> {
   return { leaseKey, record: LEASE_RECORD.fence };
 }
+
+/** The lease table holds two items per shard: a few pages cover any shard count the stack allows. */
+export const LEASE_ROWS_MAX_PAGES = 4;
 
 export class DynamoLeaseStore implements LeaseStore {
   constructor(
@@ -185,6 +189,41 @@ export class DynamoLeaseStore implements LeaseStore {
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
     return keys;
+  }
+
+  /**
+   * Every lease record's key, holder and expiry, for the account budget's count of leaders
+   * (functions/core/billing-run/budget-pacer.ts): an eventually consistent scan (pacing only; a moment
+   * old is good enough) of at most LEASE_ROWS_MAX_PAGES pages, two small items per shard.
+   */
+  async listLeaseRows(): Promise<LeaseRows> {
+    const rows: LeaseRow[] = [];
+    let start: Record<string, unknown> | undefined;
+    for (let page = 0; page < LEASE_ROWS_MAX_PAGES; page++) {
+      const result = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ProjectionExpression: "leaseKey, #owner, #expiresAt",
+          FilterExpression: "#record = :lease",
+          ExpressionAttributeNames: { "#record": "record", "#owner": "owner", "#expiresAt": "expiresAt" },
+          ExpressionAttributeValues: { ":lease": LEASE_RECORD.lease },
+          ...(start && { ExclusiveStartKey: start }),
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      );
+      this.meter?.record("lease.count", result.ConsumedCapacity);
+      for (const item of result.Items ?? []) {
+        if (typeof item.leaseKey !== "string") continue;
+        rows.push({
+          leaseKey: item.leaseKey,
+          owner: typeof item.owner === "string" ? item.owner : null,
+          expiresAt: Number(item.expiresAt ?? 0),
+        });
+      }
+      start = result.LastEvaluatedKey;
+      if (start === undefined) return { rows, complete: true };
+    }
+    return { rows, complete: false };
   }
 
   async forceRelease(

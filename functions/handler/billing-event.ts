@@ -1,6 +1,7 @@
 /**
- * What the function accepts, validated before anything else happens: EventBridge's scheduled event, or
- * an operator's rerun event from the console (or `npm run ops -- rerun`). Anything else is refused with a
+ * What the function accepts, validated before anything else happens: EventBridge's scheduled event, an
+ * operator's rerun event from the console (or `npm run ops -- rerun`), or a continuation link the function
+ * sends itself when a run stops for its time budget with work left. Anything else is refused with a
  * bounded message naming the field, before any lease is taken or any request is sent. No event bills as
  * of an instant later than the function's own now (functions/core/billing-instant.ts).
  */
@@ -45,11 +46,8 @@ const scheduledEvent = z.strictObject({
   detail: z.strictObject({}, { message: "must be an empty object" }),
 });
 
-/** An operator's rerun. Strict: a misspelt field is refused rather than silently ignored. */
-const rerunEvent = z.strictObject({
-  action: z.literal("rerun", { message: 'must be "rerun" (the only console action)' }),
-  asOf: dateTime.optional(),
-  dryRun: z.boolean().optional(),
+/** What a rerun may ask for, beyond its instant; a rerun's continuation links carry the same fields. */
+const rerunTargeting = {
   subscriptionIds: z
     .array(z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"))
     .min(1, "must list at least one subscription id (omit it to bill everything due)")
@@ -67,6 +65,39 @@ const rerunEvent = z.strictObject({
     .max(1000, "at most 1000 shards")
     .optional(),
   reason: z.string().max(500, "must be at most 500 characters").optional(),
+};
+
+/** An operator's rerun. Strict: a misspelt field is refused rather than silently ignored. */
+const rerunEvent = z.strictObject({
+  action: z.literal("rerun", { message: 'must be "rerun" (the only console action)' }),
+  asOf: dateTime.optional(),
+  dryRun: z.boolean().optional(),
+  ...rerunTargeting,
+});
+
+/** A continuation link's number at most, whatever the settings allow (RUN_SETTING_LIMITS). */
+export const MAX_CONTINUATION_LINK = 1000;
+
+/** The run ids the function gives (functions/handler/index.ts): `scheduled:<time>`, `rerun:<asOf>:<id>`. */
+const RUN_ID = /^(scheduled|rerun):[0-9A-Za-z:._-]{1,100}$/;
+
+/**
+ * A continuation link, as the function sends it to itself (continuationEvent below): the run it goes on
+ * with, its place in the chain, the run's instant, and a rerun's own fields. Strict like the others.
+ */
+const continuation = z.strictObject({
+  action: z.literal("continue"),
+  runId: z
+    .string()
+    .max(120, "must be at most 120 characters")
+    .regex(RUN_ID, 'must be a run id the function gives: "scheduled:<time>" or "rerun:<asOf>:<id>"'),
+  link: z
+    .number()
+    .int("must be a whole number")
+    .min(1, "must be at least 1 (the first continuation link)")
+    .max(MAX_CONTINUATION_LINK, `must be at most ${MAX_CONTINUATION_LINK}`),
+  asOf: dateTime,
+  ...rerunTargeting,
 });
 
 export type BillingRequest = {
@@ -80,7 +111,43 @@ export type BillingRequest = {
   readonly eventId?: string;
   /** A scheduled event's own `time`, normalized: one run id per firing, whatever each contender's clock. */
   readonly firedAt?: string;
+  /** A continuation link of run `runId` (whose `kind` it keeps); absent on the run's first invocation. */
+  readonly continuation?: { readonly runId: string; readonly link: number };
 };
+
+/** The event of a continuation link (the `continuation` schema above is its parser). */
+export interface ContinuationEvent {
+  readonly action: "continue";
+  readonly runId: string;
+  readonly link: number;
+  readonly asOf: string;
+  readonly subscriptionIds?: readonly string[];
+  readonly maxCharges?: number;
+  readonly shards?: readonly number[];
+  readonly reason?: string;
+}
+
+/**
+ * The event that continues `request` (run `runId`) as link `link`: the same instant and, for a rerun, the
+ * same subscriptions, shards and reason, with `maxCharges` what is left of the rerun's cap.
+ */
+export function continuationEvent(
+  runId: string,
+  request: BillingRequest,
+  link: number,
+  maxCharges?: number,
+): ContinuationEvent {
+  return {
+    action: "continue",
+    runId,
+    link,
+    asOf: request.asOf,
+    ...(request.subscriptionIds && { subscriptionIds: request.subscriptionIds }),
+    ...(maxCharges !== undefined && { maxCharges }),
+    ...(request.shards && { shards: request.shards }),
+    ...(request.reason && { reason: request.reason }),
+  };
+}
 
 export class InvalidEventError extends BillingJobError {
   override readonly name = "InvalidEventError";
@@ -98,7 +165,9 @@ export function parseBillingEvent(event: unknown, now: number, shardCount: numbe
   if (typeof event !== "object" || event === null || Array.isArray(event)) {
     throw new InvalidEventError(["the event must be a JSON object"]);
   }
-  return isScheduledShape(event) ? parseScheduled(event, now) : parseRerun(event, now, shardCount);
+  if (isScheduledShape(event)) return parseScheduled(event, now);
+  if (Reflect.get(event, "action") === "continue") return parseContinuation(event, now, shardCount);
+  return parseRerun(event, now, shardCount);
 }
 
 /** Anything that looks like EventBridge's event is held to EventBridge's shape, never read as a rerun. */
@@ -126,24 +195,57 @@ function parseRerun(event: object, now: number, shardCount: number): BillingRequ
   const parsed = rerunEvent.safeParse(event);
   if (!parsed.success) throw new InvalidEventError(zodProblems(parsed.error, event));
   const rerun = parsed.data;
+  const targeted = checkedTargeting(rerun, rerun.asOf ?? now, now, shardCount, []);
+  return { kind: "rerun", dryRun: rerun.dryRun ?? false, ...targeted };
+}
+
+/**
+ * A continuation link: only another contender of its run, so it is held to the same rules as the run's
+ * first invocation (its instant never later than now, a rerun's fields as a rerun's), and a scheduled
+ * run's link carries no rerun fields.
+ */
+function parseContinuation(event: object, now: number, shardCount: number): BillingRequest {
+  const parsed = continuation.safeParse(event);
+  if (!parsed.success) throw new InvalidEventError(zodProblems(parsed.error, event));
+  const link = parsed.data;
+  const kind = link.runId.startsWith("scheduled:") ? "scheduled" : "rerun";
+  const rerunOnly = (["subscriptionIds", "maxCharges", "shards", "reason"] as const).filter(
+    (field) => kind === "scheduled" && link[field] !== undefined,
+  );
+  const problems = rerunOnly.map(
+    (field) => `${field}: a scheduled run's continuation carries no rerun fields`,
+  );
+  const targeted = checkedTargeting(link, link.asOf, now, shardCount, problems);
+  return { kind, dryRun: false, ...targeted, continuation: { runId: link.runId, link: link.link } };
+}
+
+type Targeting = { [K in keyof typeof rerunTargeting]?: z.infer<(typeof rerunTargeting)[K]> };
+
+/** The instant and a rerun's fields, checked beyond their shapes; throws with `problems` and any found. */
+function checkedTargeting(
+  fields: Targeting,
+  requestedMs: number,
+  now: number,
+  shardCount: number,
+  problems: readonly string[],
+): Pick<BillingRequest, "asOf" | "subscriptionIds" | "maxCharges" | "shards" | "reason"> {
   // -0 is a whole number to JSON; the shard is 0.
-  const shards = rerun.shards?.map((shard) => shard + 0);
-  const asOf = asOfFor("asOf", rerun.asOf ?? now, now);
-  const problems = [
+  const shards = fields.shards?.map((shard) => shard + 0);
+  const asOf = asOfFor("asOf", requestedMs, now);
+  const all = [
+    ...problems,
     ...(typeof asOf === "string" ? [] : [asOf.problem]),
-    ...duplicateProblem("subscriptionIds", rerun.subscriptionIds, (id) => `"${shown(id)}"`),
+    ...duplicateProblem("subscriptionIds", fields.subscriptionIds, (id) => `"${shown(id)}"`),
     ...duplicateProblem("shards", shards, String),
     ...shardRangeProblems(shards ?? [], shardCount),
   ];
-  if (problems.length > 0 || typeof asOf !== "string") throw new InvalidEventError(problems);
+  if (all.length > 0 || typeof asOf !== "string") throw new InvalidEventError(all);
   return {
-    kind: "rerun",
     asOf,
-    dryRun: rerun.dryRun ?? false,
-    ...(rerun.subscriptionIds && { subscriptionIds: rerun.subscriptionIds }),
-    ...(rerun.maxCharges !== undefined && { maxCharges: rerun.maxCharges }),
+    ...(fields.subscriptionIds && { subscriptionIds: fields.subscriptionIds }),
+    ...(fields.maxCharges !== undefined && { maxCharges: fields.maxCharges }),
     ...(shards && { shards }),
-    ...(rerun.reason && { reason: rerun.reason }),
+    ...(fields.reason && { reason: fields.reason }),
   };
 }
 

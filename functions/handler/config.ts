@@ -4,6 +4,7 @@
  * charge. README "Configuration" lists every variable and its limits; keep the two in step.
  */
 import { InvalidInputError } from "../core/input-error";
+import { readWholeNumber } from "../core/whole-number";
 import {
   DEFAULT_LEASE_TIMINGS,
   MAX_LEASE_MS,
@@ -17,6 +18,7 @@ import {
   type RunSettingNames,
   type RunSettings,
 } from "../core/billing-run/run-config";
+import { DEFAULT_ACCOUNT_REQUESTS_PER_SECOND } from "../core/billing-run/account-budget";
 import { DEFAULT_STRIPE_NETWORK_RETRIES, DEFAULT_STRIPE_TIMEOUT_MS } from "../stripe/stripe-gateway";
 import type { StripeKeySource } from "../aws/stripe-key";
 import { tableNamesFromEnv, type TableNames } from "../schema/tables";
@@ -35,7 +37,8 @@ export interface StripeSettings {
   readonly host?: string;
   readonly port?: number;
   readonly protocol?: "http" | "https";
-  readonly maxRequestsPerSecond: number;
+  /** The account's whole request budget, shared by every leader at once (account-budget.ts). */
+  readonly accountRequestsPerSecond: number;
   readonly timeoutMs: number;
   readonly maxNetworkRetries: number;
 }
@@ -43,6 +46,8 @@ export interface StripeSettings {
 export interface FunctionConfig {
   readonly tables: TableNames;
   readonly dynamoEndpoint?: string;
+  /** Where continuation links are sent (a local invoke server, LocalStack); unset: Lambda itself. */
+  readonly lambdaEndpoint?: string;
   readonly stripe: StripeSettings;
   readonly lease: LeaseTimings;
   readonly run: RunSettings;
@@ -50,7 +55,14 @@ export interface FunctionConfig {
 
 type Env = Record<string, string | undefined>;
 
-export const DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND = 20;
+/** STRIPE_ACCOUNT_REQUESTS_PER_SECOND unset: see DEFAULT_ACCOUNT_REQUESTS_PER_SECOND for why 25. */
+export const DEFAULT_STRIPE_ACCOUNT_REQUESTS_PER_SECOND = DEFAULT_ACCOUNT_REQUESTS_PER_SECOND;
+
+/**
+ * The per-leader rate this replaced. Its meaning changed (leaders' rates added up; the budget is shared),
+ * so a value set for it is refused rather than silently read as the account's budget.
+ */
+const REPLACED_RATE_VARIABLE = "STRIPE_MAX_REQUESTS_PER_SECOND";
 
 /** The variable that sets each lease timing and run setting, so that errors name what to change. */
 const LEASE_VARIABLES = {
@@ -65,6 +77,7 @@ const RUN_VARIABLES = {
   pageSize: "DUE_PAGE_SIZE",
   stopClaimingMarginMs: "STOP_CLAIMING_MARGIN_MS",
   standbyPollMs: "STANDBY_POLL_MS",
+  maxContinuationLinks: "MAX_CONTINUATION_LINKS",
 } as const satisfies RunSettingNames;
 
 export function readConfig(env: Env = process.env): FunctionConfig {
@@ -74,6 +87,7 @@ export function readConfig(env: Env = process.env): FunctionConfig {
   return {
     tables: tableNamesFromEnv(env),
     ...(env.DYNAMODB_ENDPOINT && { dynamoEndpoint: env.DYNAMODB_ENDPOINT }),
+    ...(env.LAMBDA_ENDPOINT && { lambdaEndpoint: endpointUrl(env, "LAMBDA_ENDPOINT") }),
     stripe,
     lease,
     run: runSettingsFrom(env),
@@ -94,6 +108,15 @@ export function checkTimeBudget(run: RunSettings, remainingMs: number): void {
 }
 
 function stripeSettings(env: Env): StripeSettings {
+  if (env[REPLACED_RATE_VARIABLE]?.trim()) {
+    throw new InvalidInputError(
+      REPLACED_RATE_VARIABLE,
+      "is no longer read: it was a rate per leader, and with several shards the leaders' rates added up. " +
+        "Set STRIPE_ACCOUNT_REQUESTS_PER_SECOND instead: the account's whole Stripe budget, which the " +
+        `leaders share (default ${DEFAULT_STRIPE_ACCOUNT_REQUESTS_PER_SECOND}; Stripe allows 100/s in live ` +
+        "mode, 25/s in test mode)",
+    );
+  }
   const protocol = env.STRIPE_API_PROTOCOL;
   if (protocol !== undefined && protocol !== "http" && protocol !== "https") {
     throw new InvalidInputError("STRIPE_API_PROTOCOL", `must be "http" or "https", got "${shown(protocol)}"`);
@@ -103,10 +126,10 @@ function stripeSettings(env: Env): StripeSettings {
     ...(env.STRIPE_API_HOST && { host: env.STRIPE_API_HOST }),
     ...(env.STRIPE_API_PORT && { port: ranged(env, "STRIPE_API_PORT", 443, 1, 65_535) }),
     ...(protocol && { protocol }),
-    maxRequestsPerSecond: ranged(
+    accountRequestsPerSecond: ranged(
       env,
-      "STRIPE_MAX_REQUESTS_PER_SECOND",
-      DEFAULT_STRIPE_MAX_REQUESTS_PER_SECOND,
+      "STRIPE_ACCOUNT_REQUESTS_PER_SECOND",
+      DEFAULT_STRIPE_ACCOUNT_REQUESTS_PER_SECOND,
       1,
       10_000,
     ),
@@ -152,6 +175,7 @@ function runSettingsFrom(env: Env): RunSettings {
       pageSize: value("pageSize"),
       stopClaimingMarginMs: value("stopClaimingMarginMs"),
       standbyPollMs: value("standbyPollMs"),
+      maxContinuationLinks: value("maxContinuationLinks"),
       ...(env.DECLINE_RETRY_DAYS !== undefined && { retrySchedule: retryDays(env.DECLINE_RETRY_DAYS) }),
     },
     RUN_VARIABLES,
@@ -167,17 +191,46 @@ function keySource(env: Env): StripeKeySource {
   );
 }
 
+/** An http(s) URL with no path, query or credentials: where an AWS SDK client sends its requests. */
+function endpointUrl(env: Env, name: string): string {
+  const raw = env[name]!.trim();
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // refused below
+  }
+  if (
+    !url ||
+    !/^https?:$/.test(url.protocol) ||
+    url.username ||
+    url.search ||
+    url.hash ||
+    url.pathname !== "/"
+  ) {
+    throw new InvalidInputError(
+      name,
+      `must be an http(s) URL such as http://127.0.0.1:9001, got "${shown(raw)}"`,
+    );
+  }
+  return url.origin;
+}
+
+/** The most that fifteen digits write: beyond every range here, and exact. */
+const MAX_15_DIGITS = 999_999_999_999_999;
+
 /** A whole number written in decimal digits; range checks are the validators' (they name the variable). */
 function whole(env: Env, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return fallback;
-  if (!/^\d{1,15}$/.test(raw)) {
+  const read = readWholeNumber(raw, 0, MAX_15_DIGITS);
+  if (!read.ok) {
     throw new InvalidInputError(
       name,
       `must be a whole number written in at most 15 digits, got "${shown(raw)}"`,
     );
   }
-  return Number(raw);
+  return read.value;
 }
 
 function ranged(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -11,9 +11,12 @@ import { refreshStripeApiKey, stripeApiKey } from "../aws/stripe-key";
 import { redactSecrets } from "../core/secrets";
 import { InvalidEventError, parseBillingEvent, type BillingRequest } from "./billing-event";
 import { createBillingJob, createGateway, leaderDeps, type BillingJob } from "./billing-job";
+import { continueRun } from "./continuation";
+import { LambdaInvoker, unqualifiedArn } from "../aws/lambda-invoker";
 import { checkTimeBudget, readConfig } from "./config";
 import { InvalidInputError } from "../core/input-error";
-import { createTelemetry, observer, recordRunEnd } from "./telemetry";
+import { createTelemetry, observer, recordBacklog, recordPacing, recordRunEnd } from "./telemetry";
+import { measureBacklog } from "../core/billing-run/backlog";
 
 // Every Stripe key this environment has read: no log line or error names one.
 const keysRead = new Set<string>();
@@ -21,6 +24,7 @@ const { logger, metrics } = createTelemetry(() => [...keysRead]);
 
 // Clients live across warm invocations; the configuration is read once per environment.
 let job: BillingJob | undefined;
+let invoker: LambdaInvoker | undefined;
 
 export async function handler(event: unknown, context: Context): Promise<unknown> {
   const startedAt = Date.now();
@@ -38,11 +42,14 @@ export async function handler(event: unknown, context: Context): Promise<unknown
   }
   // A retried async invocation keeps its request id; the suffix keeps owners unique anyway.
   const owner = `${context.awsRequestId}/${randomUUID().slice(0, 8)}`;
+  // A continuation link goes on with its run: same id; the link number tells the chain's invocations apart.
   const runId =
-    request.kind === "scheduled"
+    request.continuation?.runId ??
+    (request.kind === "scheduled"
       ? `scheduled:${request.firedAt ?? request.asOf}`
-      : `rerun:${request.asOf}:${context.awsRequestId.slice(0, 8)}`;
-  logger.appendKeys({ runId, owner, asOf: request.asOf, kind: request.kind });
+      : `rerun:${request.asOf}:${context.awsRequestId.slice(0, 8)}`);
+  const link = request.continuation?.link ?? 0;
+  logger.appendKeys({ runId, link, owner, asOf: request.asOf, kind: request.kind });
   // Shards that once had a lease stay billed after SHARD_COUNT is lowered: nothing is stranded.
   const billable = billableShards(config.run.shardCount, await job.lease.listLeaseKeys());
   const shards = request.shards ?? billable;
@@ -61,6 +68,7 @@ export async function handler(event: unknown, context: Context): Promise<unknown
     const apiKey = remembered(await stripeApiKey(config.stripe.key));
     const gateway = createGateway(config, apiKey, job.clock, {
       refreshApiKey: async () => remembered(await refreshStripeApiKey(config.stripe.key)),
+      pacer: job.pacer,
     });
     const deps = {
       ...leaderDeps(job, gateway, observer(logger, metrics), () => context.getRemainingTimeInMillis()),
@@ -69,14 +77,51 @@ export async function handler(event: unknown, context: Context): Promise<unknown
     const order = rotate(shards);
     const report = await runContender(deps, owner, runRequest(runId, request), order);
     recordRunEnd(logger, metrics, report, Date.now() - startedAt);
-    return { status: "ok", ...report };
+    // Before the backlog is measured: the next link starts while this invocation finishes its reports.
+    const continuation = await continueRun({
+      runId,
+      request,
+      report,
+      maxLinks: config.run.maxContinuationLinks,
+      functionArn: unqualifiedArn(context.invokedFunctionArn),
+      remainingMs: context.getRemainingTimeInMillis(),
+      invoker: (invoker ??= new LambdaInvoker(config.lambdaEndpoint)),
+      logger,
+      metrics,
+    });
+    if (report.led.length > 0) await recordBacklogOf(job, billable, context.getRemainingTimeInMillis());
+    return { status: "ok", ...report, continuation };
   } catch (error) {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const message = redactSecrets(text, [...keysRead]);
     logger.error("run failed", { error: message });
     throw new Error(message);
   } finally {
+    recordPacing(logger, metrics, job.pacer.takeStats());
     metrics.publishStoredMetrics();
+  }
+}
+
+/**
+ * Measuring the backlog takes a few queries per shard: never with so little time left that it could carry
+ * the invocation past its timeout (Lambda would count that as an error).
+ */
+const BACKLOG_MIN_REMAINING_MS = 5_000;
+
+/** What is still due after a run that led a shard. Only observed: a failure to measure fails nothing. */
+async function recordBacklogOf(
+  job: BillingJob,
+  shards: readonly number[],
+  remainingMs: number,
+): Promise<void> {
+  if (remainingMs < BACKLOG_MIN_REMAINING_MS) {
+    logger.warn("backlog not measured", { error: `only ${remainingMs} ms left of the invocation` });
+    return;
+  }
+  try {
+    recordBacklog(logger, metrics, await measureBacklog(job.store, shards, job.clock.now()));
+  } catch (error) {
+    logger.warn("backlog not measured", { error: error instanceof Error ? error.message : String(error) });
   }
 }
 

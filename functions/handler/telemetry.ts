@@ -9,6 +9,8 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { redactSecrets } from "../core/secrets";
 import type { RunEvent, RunObserver } from "../core/billing-run/events";
 import type { ContenderReport } from "../core/billing-run/contender";
+import type { Backlog } from "../core/billing-run/backlog";
+import type { PacingStats } from "../core/billing-run/budget-pacer";
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../observability/metric-names";
 
 /** `knownSecrets`: the keys in use, redacted whatever their shape (Stripe-shaped keys always are). */
@@ -71,6 +73,7 @@ export function observer(logger: Logger, metrics: Metrics): RunObserver {
         return;
       case "lease-acquired":
         metrics.addMetric(METRIC.leaseAcquired, MetricUnit.Count, 1);
+        if (event.tookOverFrom) metrics.addMetric(METRIC.leaseTakeovers, MetricUnit.Count, 1);
         logger.info(event.tookOverFrom ? "took over the lease" : "acquired the lease", { ...event });
         return;
       case "lease-lost":
@@ -127,4 +130,24 @@ export function recordRunEnd(
     charged: report.charged,
     durationMs,
   });
+}
+
+/**
+ * The invocation's Stripe requests against the account's budget (the dashboard divides their sum by the
+ * period for requests per second), its 429s, and the most leaders it counted.
+ */
+export function recordPacing(logger: Logger, metrics: Metrics, stats: PacingStats): void {
+  if (stats.requests === 0 && stats.counts === 0) return;
+  metrics.addMetric(METRIC.stripeRequests, MetricUnit.Count, stats.requests);
+  metrics.addMetric(METRIC.stripeRateLimited, MetricUnit.Count, stats.rateLimited);
+  if (stats.mostLeaders > 0) metrics.addMetric(METRIC.leadersActive, MetricUnit.Count, stats.mostLeaders);
+  const log = stats.rateLimited > 0 || stats.countFailures > 0 ? logger.warn : logger.info;
+  log.call(logger, "stripe pacing", { ...stats });
+}
+
+/** The backlog after a run that led a shard: zero included, so the alarm sees a drained book as data. */
+export function recordBacklog(logger: Logger, metrics: Metrics, backlog: Backlog): void {
+  metrics.addMetric(METRIC.dueBacklog, MetricUnit.Count, backlog.due);
+  metrics.addMetric(METRIC.oldestDueAge, MetricUnit.Seconds, Math.round(backlog.oldestAgeMs / 1000));
+  logger.info("backlog", { ...backlog });
 }

@@ -10,7 +10,8 @@
  *   `Stripe-Should-Retry: false`; a 429 or lock_timeout up to `rateLimitRetries` times. Backoff is
  *   exponential with full jitter. The timeout is short on purpose: a Lambda run must keep time to settle
  *   and release, and 80 s (the SDK default) would eat it.
- * - Right before each try leaves (after the rate limiter and any backoff), the caller's SendGuard is asked.
+ * - Right before each try leaves (after the rate limiter, any backoff and the SDK's own steps, in the HTTP
+ *   client), the caller's SendGuard is asked.
  *   If it says no, nothing more is sent: `not_sent` if nothing could have taken effect yet, `in_doubt`
  *   if an earlier try's outcome is unknown.
  * - A 401 reads the key again once (`refreshApiKey`): a rotated key is used for the same request, since a
@@ -41,7 +42,7 @@ import {
   type RetrieveOutcome,
   type SendGuard,
 } from "../core/payments/payment-gateway";
-import { noHiddenRetryHttpClient } from "./http-client";
+import { noHiddenRetryHttpClient, underGuard, type GuardedTry } from "./http-client";
 import { backoffMs, classify, worthRetrying } from "./retry-policy";
 
 export interface StripeGatewayOptions {
@@ -59,6 +60,11 @@ export interface StripeGatewayOptions {
   readonly clock: Clock;
   /** Called before every try; resolves when it may be sent. */
   readonly beforeRequest?: () => Promise<void>;
+  /**
+   * Called on each 429 for the account's rate (not on a lock timeout, which is one object's contention):
+   * the pacer slows this leader down (functions/core/billing-run/budget-pacer.ts).
+   */
+  readonly onRateLimited?: () => void;
   /** Reads the key again, bypassing any cache. Asked once after a 401; unset means a 401 stops the run. */
   readonly refreshApiKey?: () => Promise<string>;
   /** The backoff's jitter source, in [0, 1). Default Math.random. */
@@ -66,13 +72,17 @@ export interface StripeGatewayOptions {
 }
 
 /** The provider refused our credentials or permissions: no charge can succeed; stop the run. */
-export class PaymentProviderConfigError extends BillingJobError {}
+export class PaymentProviderConfigError extends BillingJobError {
+  override readonly name: string = "PaymentProviderConfigError";
+}
 
 /**
  * What Stripe said, without the SDK error itself: its message and raw body may echo the key, so the
  * cause chain keeps a scrubbed copy.
  */
 export class StripeApiFailure extends BillingJobError {
+  override readonly name: string = "StripeApiFailure";
+
   constructor(
     message: string,
     readonly type: string,
@@ -299,13 +309,14 @@ export class StripeGateway implements PaymentGateway, PaymentIntentLister {
     for (;;) {
       if (tries.delayMs > 0) await this.options.clock.sleep(tries.delayMs);
       await this.options.beforeRequest?.();
-      // Asked last, right before the request leaves: any wait above may have outlived the lease.
-      const refusal = guard?.() ?? null;
-      if (refusal !== null) return this.refused(tries, refusal);
+      // The HTTP client asks the guard right before the socket (http-client.ts): any wait above, or in
+      // the SDK on the way, may have outlived the lease.
+      const attempt: GuardedTry = { guard, refusal: null };
       const { stripe, apiKey } = this;
       try {
-        return await request(stripe);
+        return await underGuard(attempt, () => request(stripe));
       } catch (error) {
+        if (attempt.refusal !== null) return this.refused(tries, attempt.refusal);
         if (!(error instanceof Stripe.errors.StripeError)) throw error;
         const next = await this.afterFailure(error, tries, apiKey, specific);
         if (!next.retry) return next.outcome;
@@ -325,6 +336,7 @@ export class StripeGateway implements PaymentGateway, PaymentIntentLister {
         tries.delayMs = 0;
         return { retry: true };
       case "rate_limited":
+        if (error.code !== "lock_timeout") this.options.onRateLimited?.();
         if (tries.rateLimitRetries < this.rateLimitRetries) {
           tries.delayMs = backoffMs(tries.rateLimitRetries++, this.random);
           return { retry: true };

@@ -29,6 +29,8 @@ export interface BillingAlarmsProps {
   readonly failureQueue: Queue;
   readonly scheduleDeadLetterQueue: Queue;
   readonly noRunAlarmMinutes: number;
+  /** The oldest due renewal may wait this long after a run before the backlog alarm fires. */
+  readonly backlogAlarmMinutes: number;
   readonly alarmEmail: string | undefined;
 }
 
@@ -97,6 +99,16 @@ export class BillingAlarms extends Construct {
         evaluationPeriods: 1,
         // The heartbeat is emitted only by a run that completes, so silence is the failure.
         treatMissingData: TreatMissingData.BREACHING,
+      }),
+      this.alarm("BacklogBehind", {
+        alarmDescription: `After a run, a renewal had been due for more than ${props.backlogAlarmMinutes} minutes: the runs are not keeping up with the book (see the dashboard's backlog, and the README's sizing table).`,
+        metric: billingMetric(METRIC.oldestDueAge, PERIOD).with({ statistic: Stats.MAXIMUM }),
+        threshold: props.backlogAlarmMinutes * 60,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // Measured only after runs that led a shard: between runs the last state stands (a run that
+        // drains the book sets it back), and no run at all is the BillingStopped alarm's to say.
+        treatMissingData: TreatMissingData.IGNORE,
       }),
     ];
   }

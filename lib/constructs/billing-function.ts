@@ -6,7 +6,14 @@
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Policy, PolicyStatement, Role, ServicePrincipal, type IRole } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime, Tracing, type CfnFunction, type IDestination } from "aws-cdk-lib/aws-lambda";
+import {
+  Architecture,
+  RecursiveLoop,
+  Runtime,
+  Tracing,
+  type CfnFunction,
+  type IDestination,
+} from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
@@ -53,7 +60,8 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
       "dynamodb:ConditionCheckItem":
         "FencedWriter: every billing transaction first checks that the lease record still names its holder",
       "dynamodb:Scan":
-        "DynamoLeaseStore.listLeaseKeys: shards that still hold records after SHARD_COUNT was lowered",
+        "DynamoLeaseStore.listLeaseKeys: shards that still hold records after SHARD_COUNT was lowered; " +
+        "listLeaseRows: the leaders active now, whose number sets each one's share of the Stripe budget",
     },
   },
   [SUBSCRIPTION_TABLE.id]: {
@@ -69,7 +77,9 @@ export const TABLE_ACCESS: Readonly<Record<string, TableAccess>> = {
     },
     indexes: {
       [SUBSCRIPTION_TABLE.indexes[0].indexName]: {
-        "dynamodb:Query": "DynamoBillingStore.queryDue: a shard's due subscriptions, a page at a time",
+        "dynamodb:Query":
+          "DynamoBillingStore.queryDue: a shard's due subscriptions, a page at a time; countDue and " +
+          "oldestDue: the backlog after a run",
       },
     },
   },
@@ -88,11 +98,23 @@ export const XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"
 /**
  * A retried invocation would be one more late contender for a firing that already started several, and
  * the next firing reruns anything left (reruns are safe: fencing and one PaymentIntent per period).
- * So failures are not retried but recorded, in the failure queue, where an alarm sees them.
+ * So failures are not retried but recorded, in the failure queue, where an alarm sees them. The same
+ * holds for a continuation link (an async invocation the function sends itself): one that fails is not
+ * run again by Lambda; the next firing goes on with its run.
  */
 export const ASYNC_RETRY_ATTEMPTS = 0;
-/** An event that waited this long (throttled) is superseded by the next hourly firing. */
+/**
+ * An event that waited this long (throttled) is superseded by the next hourly firing. A continuation link
+ * that waited is stale, never harmful: it bills as of min(its asOf, now), like any contender.
+ */
 export const MAX_EVENT_AGE = Duration.hours(1);
+
+/**
+ * Lambda's recursive loop detection stays on: it stops a chain of invocations after about 16. The
+ * function's own bound (MAX_CONTINUATION_LINKS, at most 15 in the stack) stops a run's chain first, so the
+ * detection only ever catches a chain that escaped it (docs/billing-run.md, Continuation).
+ */
+export const RECURSIVE_LOOP = RecursiveLoop.TERMINATE;
 
 export interface BillingFunctionProps {
   readonly config: BillingConfig;
@@ -139,15 +161,23 @@ export class BillingFunction extends Construct {
         ...Object.fromEntries(tables.map(({ spec, table }) => [spec.envVar, table.tableName])),
         STRIPE_SECRET_ARN: stripeSecret.secretArn,
         SHARD_COUNT: String(config.shards),
-        STRIPE_MAX_REQUESTS_PER_SECOND: String(config.stripeMaxRequestsPerSecond),
+        STRIPE_ACCOUNT_REQUESTS_PER_SECOND: String(config.stripeAccountRequestsPerSecond),
+        MAX_CONTINUATION_LINKS: String(config.maxContinuationLinks),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: config.logLevel,
         // Stack traces in the logs point at the TypeScript sources, through the bundle's source map.
         NODE_OPTIONS: "--enable-source-maps",
+        // Only when asked (a LocalStack deployment billing the Stripe emulator); otherwise Stripe itself.
+        ...(config.stripeApi && {
+          STRIPE_API_HOST: config.stripeApi.host,
+          STRIPE_API_PORT: String(config.stripeApi.port),
+          STRIPE_API_PROTOCOL: config.stripeApi.protocol,
+        }),
       },
       retryAttempts: ASYNC_RETRY_ATTEMPTS,
       maxEventAge: MAX_EVENT_AGE,
+      recursiveLoop: RECURSIVE_LOOP,
       onFailure: failureQueueDestination(role, this.failureQueue),
       bundling: {
         // The local esbuild from package-lock.json: reproducible, and no Docker needed.
@@ -196,6 +226,20 @@ export class BillingFunction extends Construct {
         resources: [stripeSecret.secretArn],
       }),
     );
+
+    // Continuation links: the function invokes itself, unqualified (functions/handler/continuation.ts). In
+    // a policy of its own, which depends on the function: in the role's default policy, which the function
+    // depends on, the function's own ARN would make a circular dependency. No wildcard: only this function.
+    new Policy(this, "ContinuationPolicy", {
+      roles: [role],
+      statements: [
+        new PolicyStatement({
+          sid: "ContinuationLink",
+          actions: ["lambda:InvokeFunction"],
+          resources: [this.function.functionArn],
+        }),
+      ],
+    });
 
     // Tracing is switched on here rather than with the `tracing` prop, which would put X-Ray's '*' into the
     // role's default policy. In a policy of its own, the IAM5 acknowledgment covers that one statement,

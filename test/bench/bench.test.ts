@@ -6,7 +6,8 @@
  * Request counts are asserted exactly where the protocol makes them exact (scenario 7, card attempts,
  * counted from the emulator's request log): a successful charge is a create and a confirm, a decline a
  * create, a confirm and a cancel, a dunning retry a new PaymentIntent (no look-up), and the sweep one
- * list per 100 of the account's PaymentIntents.
+ * list per 100 of the account's PaymentIntents. Scenarios 8 and 9 (one account budget, the drain through
+ * continuation links) are checked for what does not depend on timing.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,12 +23,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const positive = (value: unknown) => typeof value === "number" && Number.isFinite(value) && value > 0;
 
-it("runs every scenario and writes results.json and the charts", { timeout: 300_000 }, () => {
+it("runs every scenario and writes results.json and the charts", { timeout: 600_000 }, () => {
   const out = join(dir, "results.json");
   const run = spawnSync(process.execPath, ["--import", "tsx", "bench/main.ts", "--tiny", "--out", out], {
     cwd: join(import.meta.dirname, "..", ".."),
     encoding: "utf8",
-    timeout: 280_000,
+    timeout: 580_000,
   });
   expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
   expect(run.stdout).toContain("figure");
@@ -73,10 +74,23 @@ it("runs every scenario and writes results.json and the charts", { timeout: 300_
     "attempts.perRetry.succeeded",
     "attempts.perRetry.declinedAgain",
     "attempts.sweepPerRetry",
+    "budget.1.busiest5s",
+    "budget.1.average",
+    "budget.1.rateLimitedShare",
+    "budget.2.busiest5s",
+    "budget.2.average",
+    "budget.2.rateLimitedShare",
+    "drain.2.seconds",
+    "drain.2.ofFloor",
   ]) {
     expect(ids).toContain(id);
   }
   for (const f of results.figures) {
+    // A share of 429s may well be none.
+    if (f.id.endsWith(".rateLimitedShare")) {
+      expect(f.value).toBeGreaterThanOrEqual(0);
+      continue;
+    }
     expect(positive(f.value), `${f.id} = ${f.value}`).toBe(true);
     expect(typeof f.target).toBe("string");
     expect(f.met === null || typeof f.met === "boolean").toBe(true);
@@ -104,13 +118,46 @@ it("runs every scenario and writes results.json and the charts", { timeout: 300_
   expect(results.capacity.minimum).toEqual({ read: 2, write: 14 });
 
   checkAttempts(results);
+  checkBudgetAndDrain(results);
 
-  for (const chart of ["throughput-over-time.svg", "shards.svg"]) {
+  for (const chart of ["throughput-over-time.svg", "shards.svg", "budget.svg", "drain.svg"]) {
     expect(readFileSync(join(dir, chart), "utf8")).toMatch(
       /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/,
     );
   }
 });
+
+/**
+ * Scenarios 8 and 9, by what does not depend on timing: every leader counted the others (its share was
+ * the budget over them), the requests the emulator logged are the ones the leaders' pacers let through,
+ * and the drain went through continuation links to an empty book with every invariant holding.
+ */
+function checkBudgetAndDrain(results: BenchResults): void {
+  const budget = results.budget;
+  expect(budget.command).toBe("npm run bench -- --tiny");
+  expect(budget.rows.map((r) => r.shards)).toEqual(PRESETS.tiny.budget.shardCounts);
+  for (const row of budget.rows) {
+    expect(row.errors).toEqual([]);
+    expect(row.leaders).toHaveLength(row.shards);
+    for (const leader of row.leaders) expect(leader.pacing?.mostLeaders).toBe(row.shards);
+    expect(row.requests).toBeGreaterThan(0);
+    expect(row.timeline.reduce((n, p) => n + p.requests, 0)).toBeGreaterThanOrEqual(row.requests);
+  }
+  const drain = results.drain;
+  expect(drain.rows.map((r) => r.shards)).toEqual(PRESETS.tiny.drain.shardCounts);
+  for (const row of drain.rows) {
+    expect(row.errors).toEqual([]);
+    expect(row.violations).toEqual([]);
+    expect(row.violationCount).toBe(0);
+    expect(row.leftDue).toBe(0);
+    expect(row.drainSeconds).toBeGreaterThan(0);
+    // The tick's invocations could not bill it all: links did the rest, each a process of its own.
+    expect(row.linksSent).toBeGreaterThan(0);
+    expect(row.invocations).toBeGreaterThan(row.shards);
+    expect(row.invocationLog).toHaveLength(row.invocations);
+    expect(row.floorSeconds).toBe((2 * row.subscriptions) / PRESETS.tiny.drain.budget);
+  }
+}
 
 /** Scenario 7's request counts, exactly: every kind of request, per PaymentIntent and per run. */
 function checkAttempts(results: BenchResults): void {

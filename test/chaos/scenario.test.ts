@@ -3,7 +3,7 @@
  * within the scenario's bounds, and over a range of seeds plan every kind of fault; and its options.
  */
 import { describe, expect, it } from "vitest";
-import { OptionError, parseOptions } from "../../dev/chaos/options";
+import { helpText, OptionError, parseOptions } from "../../dev/chaos/options";
 import { scenarioFor, type Scenario } from "../../dev/chaos/scenario";
 
 const SEEDS = Array.from({ length: 300 }, (_, i) => i + 1);
@@ -37,7 +37,34 @@ describe("scenarioFor", () => {
       }
       const d = s.dynamo;
       expect(d.throttleRate + d.error500Rate + d.dropResponseRate).toBeLessThan(1);
+      // Continuation faults: budgets well past the suite's 2 s stop-claiming margin, links 1 to 3, pauses
+      // past the lease, each kind at most once.
+      const c = s.continuations;
+      if (c === null) continue;
+      expect(c.budgetMs).toBeGreaterThanOrEqual(6_000);
+      expect(c.subscriptions).toBeGreaterThanOrEqual(s.subscriptions);
+      expect(new Set(c.faults.map((f) => f.kind)).size).toBe(c.faults.length);
+      for (const f of c.faults) {
+        expect(f.link).toBeGreaterThanOrEqual(1);
+        expect(f.link).toBeLessThanOrEqual(3);
+        if (f.kind === "link-pause") expect(f.durationMs).toBeGreaterThan(s.lease.leaseMs);
+      }
     }
+  });
+
+  it("draws continuation faults from their own generator: a seed's other draws are as they were", () => {
+    // Seed 13's shape and actions, as drawn before continuation faults existed.
+    const s = scenarioFor(13);
+    expect([s.contenders, s.shards, s.subscriptions, s.lease.leaseMs]).toEqual([3, 1, 22, 2000]);
+    expect(s.actions.map((a) => a.kind)).toEqual([
+      "kill",
+      "kill",
+      "pause",
+      "pause",
+      "stripe-clock-jump",
+      "zombie",
+    ]);
+    expect(s.continuations).not.toBeNull();
   });
 
   it("plans every kind of fault somewhere in a few hundred seeds, and clock skew in both directions", () => {
@@ -47,6 +74,8 @@ describe("scenarioFor", () => {
       const s = scenarioFor(seed);
       for (const a of s.actions) planned.add(a.kind === "zombie" ? `zombie-${a.resend}` : a.kind);
       offsets.push(...s.clockOffsetsMs);
+      for (const f of s.continuations?.faults ?? [])
+        planned.add(f.kind === "link-fail" ? `link-fail-${f.how}` : f.kind);
       if (s.dynamo.throttleRate > 0) planned.add("dynamo-throttle");
       if (s.dynamo.error500Rate > 0) planned.add("dynamo-500");
       if (s.dynamo.dropResponseRate > 0) planned.add("dynamo-drop-response");
@@ -58,6 +87,12 @@ describe("scenarioFor", () => {
         "dynamo-drop-response",
         "dynamo-throttle",
         "kill",
+        "link-fail-drop",
+        "link-fail-error-500",
+        "link-kill",
+        "link-late",
+        "link-pause",
+        "link-twice",
         "pause",
         "rerun",
         "stripe-clock-jump",
@@ -96,5 +131,30 @@ describe("npm run chaos options", () => {
     expect(() => parseOptions(["--seed"])).toThrow(/--seed needs a value/);
     expect(() => parseOptions(["--out"])).toThrow(/--out/);
     expect(() => parseOptions(["--frobnicate"])).toThrow(/unknown option --frobnicate/);
+    expect(() => parseOptions(["--out", "--json"])).toThrow(/^--out needs a directory$/);
+    expect(() => parseOptions(["--seeds", "1e3"])).toThrow(
+      '--seeds must be a whole number from 1 to 1000000, got "1e3"',
+    );
+    expect(() => parseOptions(["stray"])).toThrow(/^unknown option stray$/);
+    expect(() => parseOptions(["--seed", "4294967295", "--seeds", "2"])).toThrow(
+      /goes past the largest seed/,
+    );
+  });
+
+  it("takes each flag as the help text lists it, -h included", () => {
+    const o = parseOptions(["--verbose", "--tsx", "-h"]);
+    expect([o.verbose, o.tsx, o.help]).toEqual([true, true, true]);
+    for (const flag of [
+      "--seeds",
+      "--seed",
+      "--json",
+      "--out",
+      "--report-all",
+      "--verbose",
+      "--tsx",
+      "--help",
+    ]) {
+      expect(helpText()).toContain(`  ${flag} `);
+    }
   });
 });

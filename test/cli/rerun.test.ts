@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
-import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
+import { monthlySeed, seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
 import { scanAll } from "../../dev/invariants";
 import { createTestTables, type TestTables } from "../support/dynamo";
 import { TEST_API_KEY } from "../support/billing";
@@ -20,19 +20,8 @@ const ENV = { STRIPE_SECRET_KEY: TEST_API_KEY };
 let tables: TestTables;
 let emulator: StripeEmulator;
 
-const due = (id: string): SubscriptionSeed => {
-  const start = new Date(Date.now() - 2 * HOUR);
-  return {
-    subscriptionId: id,
-    shard: 0,
-    card: "succeeds",
-    amount: 1500,
-    currency: "gbp",
-    interval: "month",
-    anchorDay: start.getUTCDate(),
-    nextPeriodStart: start.toISOString(),
-  };
-};
+const due = (id: string): SubscriptionSeed =>
+  monthlySeed(id, new Date(Date.now() - 2 * HOUR), { amount: 1500, currency: "gbp" });
 
 beforeAll(async () => {
   [tables, emulator] = await Promise.all([createTestTables("cli-rerun"), startStripeEmulator()]);

@@ -41,7 +41,7 @@ function refusal(env: Record<string, string>): InvalidInputError {
 
 const NUMERIC_VARIABLES = [
   "STRIPE_API_PORT",
-  "STRIPE_MAX_REQUESTS_PER_SECOND",
+  "STRIPE_ACCOUNT_REQUESTS_PER_SECOND",
   "STRIPE_TIMEOUT_MS",
   "STRIPE_MAX_NETWORK_RETRIES",
   "SHARD_COUNT",
@@ -52,6 +52,7 @@ const NUMERIC_VARIABLES = [
   "LEASE_SAFETY_MARGIN_MS",
   "STOP_CLAIMING_MARGIN_MS",
   "STANDBY_POLL_MS",
+  "MAX_CONTINUATION_LINKS",
 ];
 
 describe("readConfig", () => {
@@ -84,11 +85,54 @@ describe("readConfig", () => {
     ["LEASE_DURATION_MS", "0"],
     ["STRIPE_API_PORT", "70000"],
     ["STRIPE_TIMEOUT_MS", "99"],
+    ["MAX_CONTINUATION_LINKS", "1001"],
   ])("refuses %s=%s as out of range, naming the variable", (name, value) => {
     const error = refusal({ [name]: value });
     expect(error.field).toBe(name);
     expect(error.message).toMatch(/from \d+ to \d+|at most|positive/);
     expect(error.message).not.toMatch(INTERNAL_NAMES);
+  });
+
+  it("bounds continuation links per run (12 by default, 0 for none) and sends them where LAMBDA_ENDPOINT says", () => {
+    expect(readConfig(KEY_ONLY).run.maxContinuationLinks).toBe(12);
+    expect(readConfig({ ...KEY_ONLY, MAX_CONTINUATION_LINKS: "0" }).run.maxContinuationLinks).toBe(0);
+    expect(readConfig(KEY_ONLY).lambdaEndpoint).toBeUndefined();
+    expect(readConfig({ ...KEY_ONLY, LAMBDA_ENDPOINT: "http://127.0.0.1:9001" }).lambdaEndpoint).toBe(
+      "http://127.0.0.1:9001",
+    );
+  });
+
+  it.each([
+    "127.0.0.1:9001",
+    "ftp://host",
+    "http://host/path",
+    "http://user:pw@host",
+    "http://host?x=1",
+    "not a url",
+  ])("refuses LAMBDA_ENDPOINT=%s, naming the variable", (value) => {
+    const error = refusal({ LAMBDA_ENDPOINT: value });
+    expect(error.field).toBe("LAMBDA_ENDPOINT");
+    expect(error.message).toMatch(/must be an http\(s\) URL/);
+  });
+
+  it("takes the account's Stripe budget, and refuses the per-leader rate it replaced by name", () => {
+    expect(readConfig(KEY_ONLY).stripe.accountRequestsPerSecond).toBe(25);
+    expect(
+      readConfig({ ...KEY_ONLY, STRIPE_ACCOUNT_REQUESTS_PER_SECOND: "100" }).stripe.accountRequestsPerSecond,
+    ).toBe(100);
+    expect(refusal({ STRIPE_ACCOUNT_REQUESTS_PER_SECOND: "0" }).field).toBe(
+      "STRIPE_ACCOUNT_REQUESTS_PER_SECOND",
+    );
+    for (const value of ["20", "100"]) {
+      const error = refusal({
+        STRIPE_MAX_REQUESTS_PER_SECOND: value,
+        STRIPE_ACCOUNT_REQUESTS_PER_SECOND: "50",
+      });
+      expect(error.field).toBe("STRIPE_MAX_REQUESTS_PER_SECOND");
+      expect(error.message).toMatch(/is no longer read: .*Set STRIPE_ACCOUNT_REQUESTS_PER_SECOND instead/);
+    }
+    // Set to nothing is not set.
+    expect(readConfig({ ...KEY_ONLY, STRIPE_MAX_REQUESTS_PER_SECOND: " " })).toBeDefined();
   });
 
   it("keeps a 1 MB value out of the message", () => {

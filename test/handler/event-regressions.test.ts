@@ -6,7 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { dueSubscriptions, seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
+import {
+  dueSubscriptions,
+  monthlySeed,
+  seedSubscriptions,
+  stripeClient,
+  type SubscriptionSeed,
+} from "../../dev/seed";
 import { scanAll } from "../../dev/invariants";
 import {
   HANDLER_KEY,
@@ -28,17 +34,7 @@ let stack: HandlerStack;
 
 /** A subscription whose next period starts `inMs` from now. */
 function startingIn(inMs: number, subscriptionId: string): SubscriptionSeed {
-  const start = new Date(Date.now() + inMs);
-  return {
-    subscriptionId,
-    shard: 0,
-    card: "succeeds",
-    amount: 1500,
-    currency: "usd",
-    interval: "month",
-    anchorDay: start.getUTCDate(),
-    nextPeriodStart: start.toISOString(),
-  };
+  return monthlySeed(subscriptionId, new Date(Date.now() + inMs), { amount: 1500 });
 }
 
 beforeAll(async () => {

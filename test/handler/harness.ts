@@ -7,6 +7,7 @@ import { vi } from "vitest";
 import type { Context } from "aws-lambda";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { scanAll } from "../../dev/invariants";
+import { localLambdaContext } from "../../dev/lambda-context";
 import { createTestTables, type TestTables } from "../support/dynamo";
 
 export const HANDLER_KEY = "sk_test_handlerSecretValue1234567890";
@@ -23,21 +24,27 @@ export async function startHandlerStack(label: string): Promise<HandlerStack> {
 
 /** A Lambda context whose invocation has `remainingMs` left. */
 export function lambdaContext(remainingMs = 120_000): Context {
-  const requestId = `req-${Math.random().toString(36).slice(2, 10)}`;
-  return {
-    awsRequestId: requestId,
+  return localLambdaContext({
     functionName: "lease-billing-test",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:lease-billing-test",
-    memoryLimitInMB: "512",
-    logGroupName: "test",
-    logStreamName: "test",
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  } satisfies Context;
+    requestId: `req-${Math.random().toString(36).slice(2, 10)}`,
+    remainingMs: () => remainingMs,
+  });
+}
+
+/**
+ * A Lambda context whose time runs out `budgetMs` after it is made, as a real invocation's does (a
+ * leader stops claiming once less than STOP_CLAIMING_MARGIN_MS is left). `functionArn`: what invoked it.
+ */
+export function budgetContext(
+  budgetMs: number,
+  functionArn = "arn:aws:lambda:us-east-1:000000000000:function:lease-billing-test",
+): Context {
+  const deadline = performance.now() + budgetMs;
+  return {
+    ...lambdaContext(),
+    invokedFunctionArn: functionArn,
+    getRemainingTimeInMillis: () => Math.max(0, Math.round(deadline - performance.now())),
+  };
 }
 
 /** The function's environment on this stack; fast lease timings whose safety margin covers the timeout. */
@@ -71,6 +78,8 @@ export function functionEnvironment(
     LEASE_SAFETY_MARGIN_MS: "1000",
     STANDBY_POLL_MS: "100",
     LOG_LEVEL: "DEBUG",
+    // No Lambda API to continue a run in; tests of continuation links give LAMBDA_ENDPOINT and a limit.
+    MAX_CONTINUATION_LINKS: "0",
     ...extra,
   };
 }

@@ -99,12 +99,30 @@ describe("alarms", () => {
     expect(alarm(synthesize({ noRunAlarmMinutes: 1440 }), "BillingStopped").Period).toBe(86_400);
   });
 
+  it("fire when, after a run, the oldest due renewal has waited longer than the configured age", () => {
+    expect(alarm(defaults, "BacklogBehind")).toEqual(
+      expect.objectContaining({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: METRIC.oldestDueAge,
+        Dimensions: serviceDimension,
+        Statistic: "Maximum",
+        Period: 300,
+        Threshold: 120 * 60,
+        ComparisonOperator: "GreaterThanThreshold",
+        EvaluationPeriods: 1,
+        // Measured only after runs: between them the last state stands.
+        TreatMissingData: "ignore",
+      }),
+    );
+    expect(alarm(synthesize({ backlogAlarmMinutes: "30" }), "BacklogBehind").Threshold).toBe(1800);
+  });
+
   it("watch only metrics the handler emits, under its namespace and service dimension", () => {
     const emitted = new Set<string>(Object.values(METRIC));
     const custom = Object.values(defaults.template.findResources("AWS::CloudWatch::Alarm"))
       .map((a) => a.Properties as Record<string, unknown>)
       .filter((p) => !String(p.Namespace).startsWith("AWS/"));
-    expect(custom).toHaveLength(3);
+    expect(custom).toHaveLength(4);
     for (const properties of custom) {
       expect(properties.Namespace).toBe(METRICS_NAMESPACE);
       expect(emitted.has(String(properties.MetricName))).toBe(true);
@@ -114,7 +132,7 @@ describe("alarms", () => {
 
   it("all notify the alarm topic", () => {
     const alarms = Object.values(defaults.template.findResources("AWS::CloudWatch::Alarm"));
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(8);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId(defaults) }]);
   });
 });

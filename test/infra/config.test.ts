@@ -27,11 +27,13 @@ describe("readConfig", () => {
       shards: 1,
       functionTimeoutSeconds: 300,
       reservedConcurrency: 5,
-      stripeMaxRequestsPerSecond: 20,
+      stripeAccountRequestsPerSecond: 25,
       logLevel: "INFO",
       stripeSecretArn: undefined,
       alarmEmail: undefined,
       noRunAlarmMinutes: 120,
+      backlogAlarmMinutes: 120,
+      maxContinuationLinks: 12,
     });
     expect(DEFAULTS.contenders).toBe(3);
   });
@@ -72,6 +74,20 @@ describe("readConfig", () => {
     expect(() => config({ functionTimeoutSeconds: 901 })).toThrow(/"functionTimeoutSeconds"/);
     expect(() => config({ functionTimeoutSeconds: 30 })).toThrow(/"functionTimeoutSeconds"/);
     expect(() => config({ noRunAlarmMinutes: 1441 })).toThrow(/"noRunAlarmMinutes"/);
+    expect(config({ backlogAlarmMinutes: "10080" }).backlogAlarmMinutes).toBe(10_080);
+    expect(() => config({ backlogAlarmMinutes: 9 })).toThrow(/"backlogAlarmMinutes": must be a whole number/);
+  });
+
+  it("takes one Stripe budget for the whole account, and refuses the per-leader key it replaced", () => {
+    expect(config({ stripeAccountRequestsPerSecond: "100" }).stripeAccountRequestsPerSecond).toBe(100);
+    expect(() => config({ stripeAccountRequestsPerSecond: 0 })).toThrow(
+      /"stripeAccountRequestsPerSecond": must be a whole number from 1 to 10000/,
+    );
+    expect(() => config({ stripeMaxRequestsPerSecond: 20 })).toThrow(
+      /"stripeMaxRequestsPerSecond": is no longer read: .*Set stripeAccountRequestsPerSecond instead/,
+    );
+    // Set to nothing on the command line (`-c stripeMaxRequestsPerSecond=`) is not set at all.
+    expect(config({ stripeMaxRequestsPerSecond: "" }).stripeAccountRequestsPerSecond).toBe(25);
   });
 
   it("takes only the complete ARN of an existing Stripe secret", () => {

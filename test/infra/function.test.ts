@@ -68,6 +68,7 @@ function resourceNames(s: Synthesized, literals: Record<string, string>): Map<st
     add({ Ref: id }, "Stripe secret");
   }
   add({ "Fn::GetAtt": [onlyResource(s.template, "AWS::Logs::LogGroup").logicalId, "Arn"] }, "log group");
+  add({ "Fn::GetAtt": [billingFunction(s).logicalId, "Arn"] }, "the function itself");
   for (const id of Object.keys(s.template.findResources("AWS::SQS::Queue"))) {
     add(
       { "Fn::GetAtt": [id, "Arn"] },
@@ -115,6 +116,8 @@ const EXPECTED_ACCESS: Record<string, string[]> = {
   "Stripe secret": ["secretsmanager:GetSecretValue"],
   "log group": ["logs:CreateLogStream", "logs:PutLogEvents"],
   "failure queue": ["sqs:SendMessage"],
+  // Continuation links: an asynchronous Invoke of itself, unqualified (functions/handler/continuation.ts).
+  "the function itself": ["lambda:InvokeFunction"],
   "*": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
 };
 
@@ -155,16 +158,17 @@ describe("billing function", () => {
       ...Object.fromEntries(ALL_TABLES.map((spec) => [spec.envVar, { Ref: tableId(defaults, spec.id) }])),
       STRIPE_SECRET_ARN: { Ref: secret.logicalId },
       SHARD_COUNT: "1",
-      STRIPE_MAX_REQUESTS_PER_SECOND: "20",
+      STRIPE_ACCOUNT_REQUESTS_PER_SECOND: "25",
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       LOG_LEVEL: "INFO",
       NODE_OPTIONS: "--enable-source-maps",
+      MAX_CONTINUATION_LINKS: "12",
     });
-    const tuned = synthesize({ shards: "4", stripeMaxRequestsPerSecond: 80, logLevel: "debug" });
+    const tuned = synthesize({ shards: "4", stripeAccountRequestsPerSecond: 80, logLevel: "debug" });
     expect(
       (billingFunction(tuned).properties.Environment as { Variables: Record<string, unknown> }).Variables,
-    ).toMatchObject({ SHARD_COUNT: "4", STRIPE_MAX_REQUESTS_PER_SECOND: "80", LOG_LEVEL: "DEBUG" });
+    ).toMatchObject({ SHARD_COUNT: "4", STRIPE_ACCOUNT_REQUESTS_PER_SECOND: "80", LOG_LEVEL: "DEBUG" });
   });
 
   it("logs to its own log group, kept 90 days and retained with the stack", () => {

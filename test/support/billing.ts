@@ -1,6 +1,7 @@
 /**
- * In-process contenders for integration tests: each with its own lease client, gateway and rate limiter,
- * as separate Lambda invocations would have, against DynamoDB Local and the Stripe emulator over HTTP.
+ * In-process contenders for integration tests: each with its own lease client, gateway and pacer (its
+ * share of the account's Stripe budget), as separate Lambda invocations would have, against DynamoDB
+ * Local and the Stripe emulator over HTTP.
  */
 import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../../functions/core/clock";
@@ -27,7 +28,8 @@ export interface ContenderOptions {
   readonly settings?: Partial<RunSettings>;
   readonly lease?: Partial<LeaseTimings>;
   readonly clock?: Clock;
-  readonly maxRequestsPerSecond?: number;
+  /** The account's Stripe budget, which this contender shares with the other leaders. */
+  readonly accountRequestsPerSecond?: number;
   /** Wraps the gateway, to count or hold its calls. */
   readonly wrapGateway?: (gateway: PaymentGateway) => PaymentGateway;
   /** Wraps the ledger, to fail or hold its writes. */
@@ -50,7 +52,7 @@ export function testConfig(
       host: url.hostname,
       port: Number(url.port),
       protocol: "http",
-      maxRequestsPerSecond: options.maxRequestsPerSecond ?? 1000,
+      accountRequestsPerSecond: options.accountRequestsPerSecond ?? 1000,
       timeoutMs: options.timeoutMs ?? 2_000,
       maxNetworkRetries: 2,
     },
@@ -80,7 +82,7 @@ export function startContender(
   const clock = options.clock ?? systemClock;
   const config = testConfig(tables, emulatorUrl, options);
   const job = createBillingJob(config, clock);
-  const direct = createGateway(config, TEST_API_KEY, clock);
+  const direct = createGateway(config, TEST_API_KEY, clock, { pacer: job.pacer });
   const gateway = options.wrapGateway ? options.wrapGateway(direct) : direct;
   const events: RunEvent[] = [];
   const owner = `contender-${randomUUID().slice(0, 8)}`;

@@ -27,6 +27,8 @@ export interface ContenderReport {
   readonly stoodBy: readonly { shard: number; reason: string }[];
   readonly tally: Tally;
   readonly charged: Record<string, number>;
+  /** Renewals claimed over every shard it led (a rerun's `maxCharges` counts these). */
+  readonly claimed: number;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function runContender(
       if (!open.has(shard)) continue;
       if (deps.remainingMs() < settings.stopClaimingMarginMs) {
         for (const s of open) stoodBy.push({ shard: s, reason: "time budget ran out while standing by" });
-        return summarize(owner, request, led, stoodBy);
+        return summarize(owner, request, led, stoodBy, claimed.count);
       }
       const leaseKey = shardLeaseKey(shard);
       // A free lease whose last run finished everything due at our asOf is not taken: nothing to do.
@@ -94,7 +96,7 @@ export async function runContender(
     }
     if (open.size > 0) await clock.sleep(settings.standbyPollMs);
   }
-  return summarize(owner, request, led, stoodBy);
+  return summarize(owner, request, led, stoodBy, claimed.count);
 }
 
 /**
@@ -140,6 +142,7 @@ function summarize(
   request: RunRequest,
   led: ShardReport[],
   stoodBy: { shard: number; reason: string }[],
+  claimed: number,
 ): ContenderReport {
   const tally = emptyTally();
   const charged: Record<string, number> = {};
@@ -147,5 +150,5 @@ function summarize(
     for (const [k, v] of Object.entries(report.tally)) tally[k as keyof Tally] += v;
     for (const [c, v] of Object.entries(report.charged)) charged[c] = (charged[c] ?? 0) + v;
   }
-  return { owner, runId: request.runId, asOf: request.asOf, led, stoodBy, tally, charged };
+  return { owner, runId: request.runId, asOf: request.asOf, led, stoodBy, tally, charged, claimed };
 }

@@ -66,6 +66,8 @@ export type SaveResult =
  * record of no known shape): the run quarantines the subscription with this reason and goes on.
  */
 export class UnreadableRecordError extends BillingJobError {
+  override readonly name: string = "UnreadableRecordError";
+
   constructor(
     readonly field: string,
     message: string,

@@ -18,6 +18,11 @@ export interface RunSettings {
   readonly standbyPollMs: number;
   /** Missed periods billed per subscription in one run (catch-up), oldest first. */
   readonly maxPeriodsPerSubscription: number;
+  /**
+   * Continuation links at most per run: an invocation that stops for its time budget with work left
+   * invokes the function again, up to this many times per run (0: never). See continuation.ts.
+   */
+  readonly maxContinuationLinks: number;
   readonly retrySchedule: RetrySchedule;
 }
 
@@ -28,6 +33,9 @@ export const DEFAULT_RUN_SETTINGS: RunSettings = {
   stopClaimingMarginMs: 30_000,
   standbyPollMs: 1_000,
   maxPeriodsPerSubscription: 12,
+  // 12 links of the default 300 s timeout cover the hourly schedule's interval; Lambda's own recursive
+  // loop detection stops a chain after about 16 (docs/billing-run.md, "Continuation").
+  maxContinuationLinks: 12,
   retrySchedule: DEFAULT_RETRY_SCHEDULE,
 };
 
@@ -41,6 +49,7 @@ export const RUN_SETTING_LIMITS: readonly (readonly [NumericSetting, number, num
   ["stopClaimingMarginMs", 0, 15 * 60_000],
   ["standbyPollMs", 1, 60_000],
   ["maxPeriodsPerSubscription", 1, 120],
+  ["maxContinuationLinks", 0, 1000],
 ];
 
 /** What to call each setting in an error: the field by default, an environment variable in the Lambda. */

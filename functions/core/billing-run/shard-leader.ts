@@ -50,6 +50,11 @@ export interface LeaderDeps {
 
 export type Tally = Record<ChargeOutcomeKind | "skipped", number>;
 
+/** The stop reason of a leader whose invocation's time ran low: the run goes on in a continuation link. */
+export const TIME_BUDGET_STOP = "time budget";
+/** The stop reason of a rerun that claimed its `maxCharges`: it did what it was asked, nothing goes on. */
+export const MAX_CHARGES_STOP = "maxCharges reached";
+
 export interface ShardReport {
   readonly shard: number;
   readonly fence: number;
@@ -102,6 +107,10 @@ export class ClaimCounter {
   }
   add(): void {
     this.claimedCount += 1;
+  }
+  /** Renewals claimed so far: what a continuation of a capped rerun may still claim is the rest. */
+  get count(): number {
+    return this.claimedCount;
   }
 }
 
@@ -233,9 +242,9 @@ class ShardLeader {
     const { deps } = this;
     if (this.lost) this.stopReason = "lease lost";
     else if (deps.remainingMs() < deps.settings.stopClaimingMarginMs) {
-      this.stopReason = "time budget";
+      this.stopReason = TIME_BUDGET_STOP;
       deps.observe({ type: "budget-exhausted", shard: this.shard, remainingMs: deps.remainingMs() });
-    } else if (this.claims.exhausted) this.stopReason = "maxCharges reached";
+    } else if (this.claims.exhausted) this.stopReason = MAX_CHARGES_STOP;
     else if (this.sendGuard() !== null) {
       // Renewals are late: renew now rather than start work we may not finish under this lease.
       if (!(await this.heartbeat.renewNow())) this.stopReason = "lease lost";

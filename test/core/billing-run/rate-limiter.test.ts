@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../functions/core/clock";
 import { RateLimiter } from "../../../functions/core/billing-run/rate-limiter";
+import { InvalidInputError } from "../../../functions/core/input-error";
 
 const T0 = 1_000_000;
 
@@ -105,7 +106,8 @@ describe("RateLimiter", () => {
   it("refuses a rate that is not positive", () => {
     const clock = new ManualClock(T0);
     for (const rate of [0, -1, Number.NaN]) {
-      expect(() => new RateLimiter(clock, rate)).toThrow("requestsPerSecond must be positive");
+      expect(() => new RateLimiter(clock, rate)).toThrow(InvalidInputError);
+      expect(() => new RateLimiter(clock, rate)).toThrow("requestsPerSecond: must be positive");
     }
   });
 });

@@ -1,0 +1,235 @@
+/**
+ * A backlog drained across invocations: N due renewals, a provider that allows L requests/s, invocations
+ * with a short time budget, one schedule tick and no other. Each invocation that stops for its budget with
+ * work left invokes the next link of its run (functions/handler/continuation.ts), served here by the local
+ * invoke server (dev/lambda-invoke) as one more contender process running the real handler, the way
+ * Lambda starts an asynchronous invocation. Every leader paces itself at its share of the one account
+ * budget (L), so the floor is set by L alone: 2N/L seconds at two requests per charge.
+ *
+ * The drain time runs from the tick to the moment the book is empty (the due index holds nothing at the
+ * tick's instant), and every invariant must then hold (dev/invariants.ts). The issue's
+ * target: at most 1.15 × the floor plus one lease duration, with 1, 2 and 4 shards.
+ */
+import { drainSeconds as floorSeconds } from "../../functions/core/billing-run/backlog";
+import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
+import { Cluster } from "../../dev/cluster/cluster";
+import { buildContenderBundle } from "../../dev/chaos/bundled-contender";
+import type { ContenderProcess, LeaseSettings } from "../../dev/cluster/contenders";
+
+const SETTLED = new Set(["succeeded", "declined", "needs_customer_action", "quarantined"]);
+
+export interface DrainOptions {
+  readonly shardCounts: readonly number[];
+  readonly subscriptions: number;
+  /** The provider's limit and the account's budget, requests per second. */
+  readonly budget: number;
+  readonly latencyMs: number;
+  /** Each invocation's time budget (its Lambda timeout). */
+  readonly invocationBudgetMs: number;
+  readonly lease: LeaseSettings;
+  /** Renewals in flight over all the leaders together (each leader gets its part). */
+  readonly concurrency: number;
+  readonly stopClaimingMarginMs: number;
+  /** Give up waiting for the chain after this long (then the row says it did not drain). */
+  readonly maxMs: number;
+}
+
+export interface DrainRow {
+  readonly shards: number;
+  readonly subscriptions: number;
+  /**
+   * From the tick to the first moment the due index held nothing at the tick's instant (looked at once a
+   * second, so up to a second late); null when the book did not drain.
+   */
+  readonly drainSeconds: number | null;
+  /** From the tick to the last settled renewal a process logged (a killed process's last lines are lost). */
+  readonly lastSettledSeconds: number | null;
+  /** From a process's start to its first lease, on average: what each invocation costs before it bills. */
+  readonly meanStartupSeconds: number | null;
+  /** 2N/L: what the provider's limit alone allows. */
+  readonly floorSeconds: number;
+  /** 1.15 × the floor plus one lease duration. */
+  readonly targetSeconds: number;
+  readonly met: boolean;
+  /** Renewals still due at the tick's instant when everything had stopped. */
+  readonly leftDue: number;
+  readonly invocations: number;
+  readonly linksSent: number;
+  readonly linksFailed: number;
+  readonly charges: number;
+  readonly providerRequests: number;
+  readonly rateLimited: number;
+  /** Invariants that did not hold (dev/invariants.ts), and the first 20 of them. */
+  readonly violationCount: number;
+  readonly violations: string[];
+  /** Invocations that failed, with their error. */
+  readonly errors: string[];
+  /** Each invocation: how it ended, what it led and how, and what it did about the next link. */
+  readonly invocationLog: string[];
+  /** Renewals left due after each second from the tick (from the settled charges), for the chart. */
+  readonly timeline: { second: number; left: number }[];
+}
+
+export interface DrainResult {
+  readonly options: DrainOptions;
+  readonly rows: DrainRow[];
+}
+
+export async function runDrain(
+  options: DrainOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<DrainResult> {
+  const rows: DrainRow[] = [];
+  // Each invocation a plain node process on the bundled handler, as Lambda runs the stack's bundle: from
+  // source through tsx, every link would first compile the handler for seconds on a busy machine.
+  const nodeArgs = ["--enable-source-maps", await buildContenderBundle()];
+  for (const shards of options.shardCounts) {
+    const row = await drainOnce(options, shards, nodeArgs, log);
+    log(
+      `    ${shards} shard(s): ${row.drainSeconds === null ? `did not drain (${row.leftDue} left)` : `drained in ${row.drainSeconds.toFixed(1)} s`}; floor ${row.floorSeconds} s, target ≤ ${row.targetSeconds.toFixed(1)} s; ${row.invocations} invocations, ${row.linksSent} links, ${row.meanStartupSeconds?.toFixed(1) ?? "?"} s from a process's start to its lease`,
+    );
+    rows.push(row);
+  }
+  return { options, rows };
+}
+
+async function drainOnce(
+  options: DrainOptions,
+  shards: number,
+  nodeArgs: readonly string[],
+  log: (line: string) => void,
+): Promise<DrainRow> {
+  const cluster = await Cluster.start({
+    shardCount: shards,
+    nodeArgs,
+    lease: options.lease,
+    stripeSeed: 11,
+    tablePrefix: `drain${shards}-`,
+    functionSettings: {
+      stripeRequestsPerSecond: options.budget,
+      stripeTimeoutMs: options.lease.marginMs,
+      concurrency: Math.ceil(options.concurrency / shards),
+      stopClaimingMarginMs: options.stopClaimingMarginMs,
+      standbyPollMs: Math.max(100, Math.round(options.lease.leaseMs / 10)),
+    },
+    continuations: { budgetMs: options.invocationBudgetMs },
+  });
+  try {
+    const { infra } = cluster;
+    const asOf = new Date(Date.now() - 1000).toISOString();
+    log(`    seeding ${options.subscriptions} due renewals over ${shards} shard(s)`);
+    await seedSubscriptions(
+      infra.doc,
+      infra.tables,
+      stripeClient(infra.stripeKey, infra.stripe.url),
+      dueSubscriptions(options.subscriptions, asOf, shards, "drain"),
+      [],
+      32,
+    );
+    const before = infra.stripe.snapshot().requestCounts;
+    infra.stripe.setFaults({
+      latencyMs: options.latencyMs,
+      rateLimit: { requestsPerSecond: options.budget },
+    });
+
+    const settledAt: number[] = [];
+    let linksSent = 0;
+    let linksFailed = 0;
+    // From a process's start to its first lease: what a link costs before it bills (a cold start).
+    const spawnedAt = new Map<number, number>();
+    const startups: number[] = [];
+    cluster.onSpawn((p) => spawnedAt.set(p.pid, cluster.timeline.now()));
+    cluster.onLine((process, line, atMs) => {
+      if (line.kind === "run-event" && line.event.type === "lease-acquired" && spawnedAt.has(process.pid)) {
+        startups.push(atMs - spawnedAt.get(process.pid)!);
+        spawnedAt.delete(process.pid);
+      }
+      // Settled: charged, declined, needing the customer, quarantined; not in doubt or rate limited.
+      if (line.kind === "run-event" && line.event.type === "charge" && SETTLED.has(line.event.outcome)) {
+        settledAt.push(atMs);
+      }
+      if (line.kind === "continuation") {
+        if (line.sent) linksSent += 1;
+        else linksFailed += 1;
+      }
+    });
+    const tick = cluster.timeline.now();
+    cluster.fireRound({ contenders: shards, budgetMs: options.invocationBudgetMs, asOf });
+    // Drained: the due index holds nothing at the tick's instant. Looked at once a second (a count per shard).
+    let emptyAt: number | null = null;
+    let over = false;
+    const watching = (async () => {
+      while (!over && emptyAt === null) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if ((await cluster.dueLeft(asOf)) === 0) emptyAt = cluster.timeline.now();
+      }
+    })();
+    const gaveUp = await Promise.race([
+      cluster.idle().then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), options.maxMs).unref()),
+    ]);
+    over = true;
+    await watching;
+    if (gaveUp) await cluster.killAll("the drain took too long");
+
+    const after = infra.stripe.snapshot().requestCounts;
+    infra.stripe.setFaults({});
+    const leftDue = await cluster.dueLeft(asOf);
+    const invariants = await cluster.checkInvariants(asOf);
+    const floor = floorSeconds(options.subscriptions, options.budget);
+    const target = 1.15 * floor + options.lease.leaseMs / 1000;
+    const last = settledAt.length === 0 ? null : Math.max(...settledAt);
+    const drained = leftDue === 0 && emptyAt !== null ? (emptyAt - tick) / 1000 : null;
+    return {
+      shards,
+      subscriptions: options.subscriptions,
+      drainSeconds: drained,
+      floorSeconds: floor,
+      targetSeconds: target,
+      met: drained !== null && drained <= target,
+      lastSettledSeconds: last === null ? null : (last - tick) / 1000,
+      meanStartupSeconds:
+        startups.length === 0 ? null : startups.reduce((a, b) => a + b, 0) / startups.length / 1000,
+      leftDue,
+      invocations: cluster.processes.length,
+      linksSent,
+      linksFailed,
+      charges: settledAt.length,
+      providerRequests: after.total - before.total,
+      rateLimited: (after.byStatus["429"] ?? 0) - (before.byStatus["429"] ?? 0),
+      violationCount: invariants.violations.length,
+      violations: invariants.violations.slice(0, 20),
+      invocationLog: await Promise.all(cluster.processes.map(describe)),
+      errors: cluster.processes.flatMap((p) =>
+        p.error === null ? [] : [`${p.label}: ${p.error} ${p.textTail.slice(-3).join(" | ")}`.trim()],
+      ),
+      timeline: leftOverTime(options.subscriptions, settledAt, tick),
+    };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** One line per invocation, to read why a chain ended where it did. */
+async function describe(p: ContenderProcess): Promise<string> {
+  const exit = await p.exited;
+  const led = (p.finished?.led ?? []).map(
+    (s) => `shard ${s.shard} ${s.outcome}${s.stopReason ? ` (${s.stopReason})` : ""}`,
+  );
+  const continuation = (p.result as { continuation?: unknown } | undefined)?.continuation;
+  const how = exit.timedOut ? "killed at its hard timeout" : `exit ${exit.code ?? exit.signal}`;
+  return `${p.label}: ${how}; led ${led.length > 0 ? led.join(", ") : "nothing"}; continuation ${JSON.stringify(continuation ?? null)}`;
+}
+
+/** Renewals left after each whole second from the tick, until none are. */
+function leftOverTime(total: number, settledAt: readonly number[], tick: number): DrainRow["timeline"] {
+  const seconds = Math.ceil((Math.max(tick, ...settledAt) - tick) / 1000);
+  const sorted = [...settledAt].sort((a, b) => a - b);
+  const points: DrainRow["timeline"] = [{ second: 0, left: total }];
+  let done = 0;
+  for (let second = 1; second <= seconds; second++) {
+    while (done < sorted.length && sorted[done]! < tick + second * 1000) done++;
+    points.push({ second, left: total - done });
+  }
+  return points;
+}

@@ -1,0 +1,194 @@
+/**
+ * The handler's continuation links, against DynamoDB Local, the Stripe emulator and the local invoke
+ * server over HTTP (the AWS SDK's LambdaClient, as deployed): an invocation whose leader runs out of time
+ * sends exactly one link, labelled and counted; the link it sent goes on with the run; a chain stops at
+ * its link limit and after a link without progress; a rerun continues as a rerun with what is left of its
+ * cap; and an Invoke that fails is logged and counted while the invocation still succeeds.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
+import { checkInvariants, fetchProviderRecord } from "../../dev/invariants";
+import { startInvokeServer, type Answer, type InvokeServer } from "../../dev/lambda-invoke";
+import {
+  budgetContext,
+  captureOutput,
+  HANDLER_KEY,
+  handlerEnvironment,
+  loadHandler,
+  logLines,
+  scheduledEvent,
+  startHandlerStack,
+  type HandlerStack,
+} from "./harness";
+
+const AS_OF = "2026-11-23T12:00:00.000Z";
+const RUN_ID = `scheduled:${AS_OF}`;
+const FUNCTION = "arn:aws:lambda:us-east-1:000000000000:function:lease-billing-test";
+/** Invoked through an alias: the link goes to the function itself, unqualified. */
+const INVOKED_AS = `${FUNCTION}:live`;
+/** Far more work than a leader can do before it stops claiming, one renewal at a time. */
+const BOOK = 60;
+/** Enough for a few renewals before the stop-claiming margin (1 s here) cuts the leader off. */
+const SHORT_BUDGET_MS = 6_000;
+
+let stack: HandlerStack;
+let server: InvokeServer;
+let answer: Answer;
+
+beforeEach(async () => {
+  stack = await startHandlerStack("continuation");
+  answer = "accept";
+  server = await startInvokeServer({
+    functionName: "lease-billing-test",
+    onInvoke: () => undefined,
+    answer: () => answer,
+  });
+  await seedSubscriptions(
+    stack.tables.doc,
+    stack.tables.names,
+    stripeClient(HANDLER_KEY, stack.emulator.url),
+    dueSubscriptions(BOOK, AS_OF),
+  );
+  // Each renewal takes a few hundred ms: the book outlasts a short budget.
+  stack.emulator.setFaults({ latencyMs: 100 });
+});
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  await server?.stop();
+  await stack?.emulator.stop();
+});
+
+function environment(extra: Record<string, string> = {}) {
+  return handlerEnvironment(stack, {
+    LAMBDA_ENDPOINT: server.url,
+    AWS_REGION: "us-east-1",
+    MAX_CONTINUATION_LINKS: "3",
+    BILLING_CONCURRENCY: "1",
+    ...extra,
+  });
+}
+
+/** The handler's structured log lines (not its EMF metric documents). */
+const logs = (output: string) => logLines(output).filter((l) => !("_aws" in l));
+/** The value of `metric` in the handler's EMF output, summed. */
+function metric(output: string, name: string): number {
+  return logLines(output)
+    .filter((l) => "_aws" in l && typeof l[name] === "number")
+    .reduce((sum, l) => sum + Number(l[name]), 0);
+}
+
+describe("an invocation out of time", () => {
+  it("sends one link of its run to the function itself; every line says the run and the link", async () => {
+    const handler = await loadHandler(environment());
+    const { result, output } = await captureOutput(() =>
+      handler(scheduledEvent(AS_OF), budgetContext(SHORT_BUDGET_MS, INVOKED_AS)),
+    );
+    expect(result).toMatchObject({ status: "ok", continuation: { sent: true, link: 1 } });
+    expect(server.invocations.map((i) => [i.functionName, i.payload])).toEqual([
+      [FUNCTION, { action: "continue", runId: RUN_ID, link: 1, asOf: AS_OF }],
+    ]);
+    const lines = logs(output);
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect(line).toMatchObject({ runId: RUN_ID, link: 0 });
+    expect(lines.find((l) => l.message === "continuation sent")).toMatchObject({
+      nextLink: 1,
+      level: "INFO",
+    });
+    expect(metric(output, "ContinuationLinksSent")).toBe(1);
+    expect(metric(output, "ContinuationLinksFailed")).toBe(0);
+  });
+
+  it("is followed by the link it sent, which goes on with the run to its end", async () => {
+    const first = await loadHandler(environment());
+    await captureOutput(() => first(scheduledEvent(AS_OF), budgetContext(SHORT_BUDGET_MS)));
+    const [sent] = server.invocations;
+    expect(sent).toBeDefined();
+
+    const link = await loadHandler(environment());
+    const { result, output } = await captureOutput(() => link(sent!.payload, budgetContext(120_000)));
+    expect(result).toMatchObject({
+      runId: RUN_ID,
+      led: [{ outcome: "complete" }],
+      continuation: { sent: false, stopped: "nothing left to continue" },
+    });
+    for (const line of logs(output)) expect(line).toMatchObject({ runId: RUN_ID, link: 1 });
+    expect(server.invocations).toHaveLength(1);
+    const report = await checkInvariants(
+      stack.tables.doc,
+      stack.tables.names,
+      await fetchProviderRecord(stack.emulator.url),
+      AS_OF,
+    );
+    expect(report.violations).toEqual([]);
+    expect(report.counts.providerSucceeded).toBe(BOOK);
+  });
+});
+
+describe("a chain is bounded", () => {
+  it("sends nothing from the run's last link, and says why", async () => {
+    const handler = await loadHandler(environment());
+    const last = { action: "continue", runId: RUN_ID, link: 3, asOf: AS_OF };
+    const { result, output } = await captureOutput(() => handler(last, budgetContext(SHORT_BUDGET_MS)));
+    expect(result).toMatchObject({
+      led: [{ outcome: "partial", stopReason: "time budget" }],
+      continuation: { sent: false, stopped: "link limit reached" },
+    });
+    expect(server.invocations).toEqual([]);
+    expect(logs(output).find((l) => l.level === "WARN" && l.reason === "link limit reached")).toBeDefined();
+  });
+
+  it("sends nothing after a link that settled nothing (every renewal left in doubt)", async () => {
+    stack.emulator.setFaults({ error500Rate: 1 });
+    const handler = await loadHandler(environment({ STRIPE_MAX_NETWORK_RETRIES: "0" }));
+    const { result } = await captureOutput(() =>
+      handler(scheduledEvent(AS_OF), budgetContext(SHORT_BUDGET_MS)),
+    );
+    expect(result).toMatchObject({
+      led: [{ outcome: "partial" }],
+      tally: { succeeded: 0, declined: 0, needs_customer_action: 0, quarantined: 0 },
+      continuation: { sent: false, stopped: "no progress" },
+    });
+    expect(server.invocations).toEqual([]);
+  });
+
+  it("continues a rerun as a rerun, with what is left of its cap", async () => {
+    const handler = await loadHandler(environment());
+    const rerun = { action: "rerun", maxCharges: 30, reason: "ticket 4711" };
+    const { result } = await captureOutput(() => handler(rerun, budgetContext(SHORT_BUDGET_MS)));
+    const claimed = (result as { claimed: number }).claimed;
+    expect(claimed).toBeGreaterThan(0);
+    expect(claimed).toBeLessThan(30);
+    const [sent] = server.invocations;
+    expect(sent?.payload).toEqual({
+      action: "continue",
+      runId: (result as { runId: string }).runId,
+      link: 1,
+      asOf: (result as { asOf: string }).asOf,
+      maxCharges: 30 - claimed,
+      reason: "ticket 4711",
+    });
+    expect((result as { runId: string }).runId).toMatch(/^rerun:/);
+  });
+});
+
+describe("an Invoke that fails", () => {
+  it.each<[Answer, RegExp]>([
+    ["error-500", /ServiceException/],
+    ["drop", /.+/],
+  ])("(%s) is logged and counted; the invocation still succeeds", async (failure, error) => {
+    answer = failure;
+    const handler = await loadHandler(environment());
+    const { result, output } = await captureOutput(() =>
+      handler(scheduledEvent(AS_OF), budgetContext(SHORT_BUDGET_MS)),
+    );
+    expect(result).toMatchObject({ status: "ok", continuation: { sent: false, link: 1, error } });
+    expect(server.invocations).toEqual([]);
+    // The SDK tried again before giving up; the server failed every attempt.
+    const counts = server.counts();
+    expect(failure === "drop" ? counts.dropped : counts.failed500).toBeGreaterThan(1);
+    const line = logs(output).find((l) => String(l.message).startsWith("continuation failed"));
+    expect(line).toMatchObject({ level: "ERROR", nextLink: 1, runId: RUN_ID, link: 0 });
+    expect(metric(output, "ContinuationLinksFailed")).toBe(1);
+    expect(metric(output, "ContinuationLinksSent")).toBe(0);
+  });
+});
