@@ -6,8 +6,8 @@
  * send guard.
  *
  * It is also where the send guard is asked: here, right before the socket, and not before the SDK call,
- * because the SDK has waits of its own on the way (a first request runs `uname` in a child process for its
- * user agent; every request goes through a chain of callbacks), and any wait may outlive the lease.
+ * so that nothing the SDK does on the way (its chain of callbacks and promises) comes between the last
+ * check and the request leaving.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import Stripe from "stripe";

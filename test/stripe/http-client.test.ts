@@ -1,8 +1,8 @@
 /**
  * The HTTP client under the SDK (functions/stripe/http-client.ts), through the real SDK to the emulator.
  * Invariant 7 (docs/design.md): no request leaves the process unless the lease's guard allowed it right
- * before the socket, after the SDK's own steps on the way (a first request's user-agent probe, its
- * callback chain). A refusal there sends nothing and tells the gateway why.
+ * before the socket, after the SDK's own steps on the way (its callback chain). A refusal there sends
+ * nothing and tells the gateway why.
  */
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { KEY, useEmulator } from "./support/gateway";
 let emulator: StripeEmulator;
 useEmulator((started) => (emulator = started));
 
-/** A fresh SDK client on the project's HTTP client: its first request still has the SDK's probe ahead. */
+/** A fresh SDK client on the project's HTTP client. */
 function freshClient(): Stripe {
   const { hostname, port } = new URL(emulator.url);
   return new Stripe(KEY, {
