@@ -105,8 +105,14 @@ export class ClaimCounter {
   get exhausted(): boolean {
     return this.limit !== undefined && this.claimedCount >= this.limit;
   }
-  add(): void {
+  /**
+   * Takes one claim if the cap allows it. Check and count are one synchronous step: workers that all
+   * passed an earlier check while awaiting cannot each take the last claim.
+   */
+  tryClaim(): boolean {
+    if (this.exhausted) return false;
     this.claimedCount += 1;
+    return true;
   }
   /** Renewals claimed so far: what a continuation of a capped rerun may still claim is the rest. */
   get count(): number {
@@ -284,7 +290,10 @@ class ShardLeader {
       if (due.kind === "invalid" && raw !== null)
         return this.quarantine(raw, subscriptionId, due.reason, due.field);
       if (due.kind !== "due") return this.count("skipped");
-      if (period === 0) this.claims.add();
+      if (period === 0 && !this.claims.tryClaim()) {
+        this.stopReason ??= MAX_CHARGES_STOP;
+        return "left-due";
+      }
       const result = await renewSubscription(this.renewalContext(), due.subscription, request.asOf);
       const next = this.take(due.subscription, result);
       if (next !== "next-period") return next;
