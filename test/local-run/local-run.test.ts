@@ -40,6 +40,10 @@ describe("npm start", () => {
       "2",
       "--lease-ms",
       "2000",
+      // Two processes and nothing else: a leader slowed past its safe time on a busy machine would
+      // otherwise hand over to a continuation link (test/local-run/continuation.test.ts covers those).
+      "--max-links",
+      "0",
       "--json",
       "--report",
       report,

@@ -40,6 +40,9 @@ describe("npm start -- --kill-leader-after", () => {
       "6",
       "--lease-ms",
       "2000",
+      // The takeover is the standby's, as before continuation links: none are sent here.
+      "--max-links",
+      "0",
       "--json",
       "--report",
       report,
