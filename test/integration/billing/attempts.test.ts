@@ -135,62 +135,41 @@ describe("a confirmation sent in time that Stripe runs only after its sender gav
 });
 
 describe("the sweep of stray PaymentIntents", () => {
-  it("cancels the job's PaymentIntent that is not the ledger's for its period, and nothing else", async () => {
-    await seedWithTestKey(tables, emulator.url, [due("swept_paid", "succeeds")]);
-    await startContender(tables, emulator.url, { runId: "scheduled:first", asOf: new Date().toISOString() })
-      .report;
-    const [paid] = intentsOf("swept_paid");
-    expect(paid?.status).toBe("succeeded");
+  it.each([
+    ["at once", "swept_paid", 0],
+    ["after Stripe's clock moved a day on (past the key window)", "swept_late", 28 * 3_600_000],
+  ])(
+    "cancels the job's PaymentIntent that is not the ledger's for its period, and nothing else: a late create %s",
+    async (_when, subscriptionId, clockJumpMs) => {
+      await seedWithTestKey(tables, emulator.url, [due(subscriptionId, "succeeds")]);
+      await startContender(tables, emulator.url, {
+        runId: "scheduled:first",
+        asOf: new Date().toISOString(),
+      }).report;
+      const [paid] = intentsOf(subscriptionId);
+      expect(paid?.status).toBe("succeeded");
 
-    // A late create from a paused process whose key Stripe had pruned: a second PaymentIntent.
-    const stripe = stripeClient(TEST_API_KEY, emulator.url);
-    const late = await stripe.paymentIntents.create({
-      amount: paid!.amount,
-      currency: paid!.currency,
-      customer: String(paid!.customer),
-      payment_method: String(paid!.payment_method),
-      metadata: renewalMetadata("swept_paid", String(paid!.metadata.period_start), 0),
-    });
-    expect(late.status).toBe("requires_confirmation");
+      emulator.advanceClock(clockJumpMs);
+      // A late create from a paused process whose key Stripe had pruned: a second PaymentIntent.
+      const stripe = stripeClient(TEST_API_KEY, emulator.url);
+      const late = await stripe.paymentIntents.create({
+        amount: paid!.amount,
+        currency: paid!.currency,
+        customer: String(paid!.customer),
+        payment_method: String(paid!.payment_method),
+        metadata: renewalMetadata(subscriptionId, String(paid!.metadata.period_start), 0),
+      });
+      expect(late.status).toBe("requires_confirmation");
 
-    const next = startContender(tables, emulator.url, {
-      runId: "scheduled:next",
-      asOf: new Date().toISOString(),
-    });
-    await next.report;
-    expect(next.events.find((e) => e.type === "sweep")).toMatchObject({ strayPaymentIntentsCanceled: 1 });
-    const statuses = Object.fromEntries(intentsOf("swept_paid").map((pi) => [pi.id, pi.status]));
-    expect(statuses).toEqual({ [paid!.id]: "succeeded", [late.id]: "canceled" });
-    expect(cardAttempts(late.id)).toBe(0);
-  });
-
-  it("cancels a stray created after Stripe's clock moved a day on (a late create past the key window)", async () => {
-    await seedWithTestKey(tables, emulator.url, [due("swept_late", "succeeds")]);
-    await startContender(tables, emulator.url, { runId: "scheduled:first", asOf: new Date().toISOString() })
-      .report;
-    const [paid] = intentsOf("swept_late");
-    expect(paid?.status).toBe("succeeded");
-
-    emulator.advanceClock(28 * 3_600_000);
-    // A late create from a paused process whose key Stripe had pruned: a second PaymentIntent.
-    const stripe = stripeClient(TEST_API_KEY, emulator.url);
-    const late = await stripe.paymentIntents.create({
-      amount: paid!.amount,
-      currency: paid!.currency,
-      customer: String(paid!.customer),
-      payment_method: String(paid!.payment_method),
-      metadata: renewalMetadata("swept_late", String(paid!.metadata.period_start), 0),
-    });
-    expect(late.status).toBe("requires_confirmation");
-
-    const next = startContender(tables, emulator.url, {
-      runId: "scheduled:next",
-      asOf: new Date().toISOString(),
-    });
-    await next.report;
-    expect(next.events.find((e) => e.type === "sweep")).toMatchObject({ strayPaymentIntentsCanceled: 1 });
-    const statuses = Object.fromEntries(intentsOf("swept_late").map((pi) => [pi.id, pi.status]));
-    expect(statuses).toEqual({ [paid!.id]: "succeeded", [late.id]: "canceled" });
-    expect(cardAttempts(late.id)).toBe(0);
-  });
+      const next = startContender(tables, emulator.url, {
+        runId: "scheduled:next",
+        asOf: new Date().toISOString(),
+      });
+      await next.report;
+      expect(next.events.find((e) => e.type === "sweep")).toMatchObject({ strayPaymentIntentsCanceled: 1 });
+      const statuses = Object.fromEntries(intentsOf(subscriptionId).map((pi) => [pi.id, pi.status]));
+      expect(statuses).toEqual({ [paid!.id]: "succeeded", [late.id]: "canceled" });
+      expect(cardAttempts(late.id)).toBe(0);
+    },
+  );
 });
