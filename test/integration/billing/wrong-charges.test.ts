@@ -122,19 +122,6 @@ describe("a targeted rerun", () => {
   });
 });
 
-describe("a rerun capped by maxCharges", () => {
-  it("charges no more than asked, however many renewals run at once", async () => {
-    const ids = ["cap_a", "cap_b", "cap_c", "cap_d", "cap_e", "cap_f"];
-    await seed(...ids.map((id) => due(id)));
-    const asOf = new Date().toISOString();
-    // 32 renewals at once (the default): every worker passes the cap check before any has claimed.
-    const report = await startContender(tables, emulator.url, { runId: "rerun:cap2", asOf, maxCharges: 2 })
-      .report;
-    expect(report.tally.succeeded).toBe(2);
-    expect(ids.map(paidAtStripe).reduce((a, b) => a + b, 0)).toBe(2);
-  });
-});
-
 describe("records that cannot be read or billed as they stand", () => {
   it("an unreadable number is quarantined with its field named, and the run bills the rest", async () => {
     await seed(due("readable_1"));
