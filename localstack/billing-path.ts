@@ -13,6 +13,7 @@ import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb"
 import { checkInvariants, scanAll, type InvariantReport, type ProviderRecord } from "../dev/invariants";
 import { checkNoStrayPaymentIntents, ledgerEntry } from "../dev/chaos/attempts";
 import { dueSubscriptions, seedSubscriptions } from "../dev/seed";
+import { scheduledEvent as clusterScheduledEvent, type ScheduledEvent } from "../dev/cluster/cluster";
 import type { TableNames } from "../functions/schema/tables";
 
 /** A deployed function and what it bills with: the tables it writes and the provider it calls. */
@@ -62,33 +63,11 @@ export interface PathReport {
   readonly paymentIntents: number;
 }
 
-/** The event EventBridge delivers to each target of the schedule; the function bills as of `time`. */
-export interface ScheduledEvent {
-  readonly version: "0";
-  readonly id: string;
-  readonly "detail-type": "Scheduled Event";
-  readonly source: "aws.events";
-  readonly account: string;
-  readonly time: string;
-  readonly region: string;
-  readonly resources: readonly string[];
-  readonly detail: Record<string, never>;
-}
+export type { ScheduledEvent };
 
+/** The cluster's scheduled event (dev/cluster), for one firing of the deployed stack's schedule. */
 export function scheduledEvent(asOf: string, id: string, region = "us-east-1"): ScheduledEvent {
-  return {
-    version: "0",
-    id,
-    "detail-type": "Scheduled Event",
-    source: "aws.events",
-    // LocalStack's default account; the function does not compare it with its own.
-    account: "000000000000",
-    // EventBridge writes whole seconds.
-    time: asOf.replace(/\.\d{3}Z$/, "Z"),
-    region,
-    resources: [],
-    detail: {},
-  };
+  return { ...clusterScheduledEvent(new Date(asOf)), id, region, resources: [] };
 }
 
 /**
