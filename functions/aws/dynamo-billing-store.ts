@@ -42,13 +42,20 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger, Due
     private readonly meter?: CapacityMeter,
   ) {}
 
+  /** The shard's part of the `due` index up to `asOf`: what every due query reads. */
+  private dueUpTo(shard: number, asOf: string) {
+    return {
+      TableName: this.tables.subscriptions,
+      IndexName: DUE_INDEX,
+      KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
+      ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+    };
+  }
+
   async queryDue(shard: number, asOf: string, pageSize: number, cursor: string | null): Promise<DuePage> {
     const result = await this.doc.send(
       new QueryCommand({
-        TableName: this.tables.subscriptions,
-        IndexName: DUE_INDEX,
-        KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
-        ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+        ...this.dueUpTo(shard, asOf),
         ProjectionExpression: "subscriptionId, nextAttemptAt",
         Limit: pageSize,
         ...(cursor && { ExclusiveStartKey: decodeCursor(cursor) }),
@@ -75,10 +82,7 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger, Due
     for (let page = 0; page < DUE_COUNT_MAX_PAGES; page++) {
       const result = await this.doc.send(
         new QueryCommand({
-          TableName: this.tables.subscriptions,
-          IndexName: DUE_INDEX,
-          KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
-          ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+          ...this.dueUpTo(shard, asOf),
           Select: "COUNT",
           ...(start && { ExclusiveStartKey: start }),
           ReturnConsumedCapacity: "TOTAL",
@@ -96,10 +100,7 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger, Due
   async oldestDue(shard: number, asOf: string): Promise<string | null> {
     const result = await this.doc.send(
       new QueryCommand({
-        TableName: this.tables.subscriptions,
-        IndexName: DUE_INDEX,
-        KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
-        ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+        ...this.dueUpTo(shard, asOf),
         ProjectionExpression: "nextAttemptAt",
         Limit: 1,
         ReturnConsumedCapacity: "TOTAL",
