@@ -15,9 +15,9 @@
  *  3. faults off once the window closes; the faulty phase's processes and the chains of links they
  *     started finish (or die by their budget);
  *  4. follow-up ticks without faults (but the continuation faults, which may still strike the first
- *     one's chain) while anything due is left (bounded), each with its chain of links, and at least one
- *     if the faulty phase left PaymentIntents that are neither the ledger's nor canceled (the next
- *     scheduled run is where the job's sweep would find them);
+ *     one's chain), each with its chain of links, while anything due is left or PaymentIntents that are
+ *     neither the ledger's nor canceled (the next scheduled runs are where the job's sweep finds them),
+ *     at most `maxFollowUps`;
  *  5. the verdict: dev/invariants.ts over the tables and the emulator's record, the fence order from
  *     the event streams (dev/chaos/fences.ts), card attempts and stray PaymentIntents from the
  *     emulator's request log (dev/chaos/attempts.ts), and "backlog drained": whatever was left due when
@@ -599,11 +599,13 @@ export async function runSeed(
 
     // 4. Follow-ups without faults.
     const dueAfterFaults = await dueLeft(doc, tables, scenario.shards, asOf);
-    const straysAfterFaults = await strays(doc, tables, emulator);
+    let strayCount = await strays(doc, tables, emulator);
     let followUps = 0;
     let left = dueAfterFaults;
     const linksInFaultyPhase = links.invocations.length;
-    while ((left > 0 || (straysAfterFaults > 0 && followUps === 0)) && followUps < settings.maxFollowUps) {
+    // As the next scheduled runs would: a run whose sweep found no time (it billed to the end of its
+    // budget) leaves its strays to the next one.
+    while ((left > 0 || strayCount > 0) && followUps < settings.maxFollowUps) {
       followUps += 1;
       ticks += 1;
       const now = new Date();
@@ -629,7 +631,10 @@ export async function runSeed(
         await settledAll();
       }
       left = await dueLeft(doc, tables, scenario.shards, asOf);
+      strayCount = await strays(doc, tables, emulator);
       fleet.timeline.record({ at: fleet.timeline.now(), kind: "due", left });
+      if (strayCount > 0)
+        fleet.note(`${strayCount} stray PaymentIntent(s) left after follow-up ${followUps}`);
     }
     skipped.push(...linkFaults.disarm());
     if (left > 0) log(`seed ${seed}: ${left} still due after ${followUps} follow-up(s)`);

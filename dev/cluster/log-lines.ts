@@ -74,6 +74,7 @@ const RUN_EVENT_TYPES = new Set<RunEvent["type"]>([
   "charge",
   "fenced-out",
   "budget-exhausted",
+  "sweep",
 ]);
 
 /** Keys Powertools adds or the handler appends; not part of a RunEvent. */

@@ -131,6 +131,11 @@ export class RunState {
       case "budget-exhausted":
         this.note(`${label}: time budget low on shard ${event.shard}, stops claiming`);
         return;
+      case "sweep":
+        this.note(
+          `${label} swept: ${event.unreachable} unreachable record(s) quarantined, ${event.strayPaymentIntentsCanceled} stray PaymentIntent(s) canceled`,
+        );
+        return;
       case "charge":
         c.charges += 1;
         this.outcomes.set(`${event.subscriptionId}@${event.periodStart}`, event.outcome);
