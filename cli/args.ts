@@ -4,10 +4,11 @@
  */
 import { parseArgs } from "node:util";
 import { readWholeNumber } from "../functions/core/whole-number";
+import { BillingJobError } from "../functions/core/errors";
 
 /** A mistake in how the tool was called, or a setting it needs and cannot find. Nothing was done. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
+export class UsageError extends BillingJobError {
+  override readonly name: string = "UsageError";
 }
 
 export const COMMANDS = [
@@ -108,9 +109,9 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   return { command: first, positionals: rest, flags: parsed.values as Flags };
 }
 
-function parseArgsMessage(error: unknown): string {
+/** parseArgs's refusal as a message for a command line: Node's words, without its advice about "--". */
+export function parseArgsMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  // Node's messages are good; trim its advice about "--" which does not apply to these commands.
   return message.replace(/ To specify a positional argument starting with a '-'.*$/s, "").trim();
 }
 

@@ -26,6 +26,7 @@ import {
   type TableNames,
   type TableSpec,
 } from "../functions/schema/tables";
+import { BillingJobError } from "../functions/core/errors";
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
@@ -52,7 +53,9 @@ export const QUICK_JVM_OPTIONS: readonly string[] = [
   "-Xshare:auto",
 ];
 
-export class JavaMissingError extends Error {}
+export class JavaMissingError extends BillingJobError {
+  override readonly name: string = "JavaMissingError";
+}
 
 const INSTALL_JAVA =
   "Install Java 17 or newer and make sure `java` is on PATH: Debian/Ubuntu `sudo apt-get install " +

@@ -8,6 +8,7 @@ import { DEFAULT_RUN_SETTINGS } from "../functions/core/billing-run/run-config";
 import { DEFAULT_LEASE_TIMINGS } from "../functions/core/lease/lease-timings";
 import { DEFAULT_ACCOUNT_REQUESTS_PER_SECOND } from "../functions/core/billing-run/account-budget";
 import { readWholeNumber } from "../functions/core/whole-number";
+import { BillingJobError } from "../functions/core/errors";
 
 /** EventBridge allows at most five targets per rule, and every contender is one target. */
 export const MAX_CONTENDERS = 5;
@@ -126,10 +127,10 @@ export function minFunctionTimeoutSeconds(margins: FunctionMargins = FUNCTION_MA
 /** Console reruns on top of the scheduled contenders, so an operator is not throttled mid-incident. */
 export const RERUN_HEADROOM = 2;
 
-export class ConfigError extends Error {
+export class ConfigError extends BillingJobError {
+  override readonly name: string = "ConfigError";
   constructor(key: string, problem: string) {
     super(`Invalid CDK context "${key}": ${problem}`);
-    this.name = "ConfigError";
   }
 }
 
@@ -333,7 +334,9 @@ function cronProblem(fields: CronFields, now: Date): string | null {
   }
 }
 
-class CronFieldError extends Error {}
+class CronFieldError extends BillingJobError {
+  override readonly name: string = "CronFieldError";
+}
 
 /** The values a field allows; `any` for every value, or for the day forms (L, W, #) not worked out here. */
 type FieldValues = ReadonlySet<number> | "any";

@@ -3,6 +3,8 @@
  * request for help, or a usage error naming the option (exit code 2), before anything is touched.
  */
 import { parseArgs } from "node:util";
+import { parseArgsMessage } from "../cli/args";
+import { readWholeNumber } from "../functions/core/whole-number";
 import { MAX_CONTENDERS } from "../lib/config";
 
 export interface FireOptions {
@@ -44,7 +46,7 @@ export function parseFireArgs(argv: readonly string[]): FireArgs {
       },
     });
   } catch (error) {
-    return { kind: "usage-error", message: (error as Error).message.replace(/\. To specify.*$/s, "") };
+    return { kind: "usage-error", message: parseArgsMessage(error) };
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: "help" };
@@ -72,8 +74,6 @@ function wholeNumber(
   max: number,
 ): number | string {
   if (raw === undefined) return fallback;
-  const value = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!(value >= min && value <= max))
-    return `--${option} must be a whole number from ${min} to ${max}, got "${raw}"`;
-  return value;
+  const read = readWholeNumber(raw, min, max);
+  return read.ok ? read.value : `--${option} must be a whole number from ${min} to ${max}, got "${raw}"`;
 }

@@ -1,6 +1,7 @@
 /** `npm run chaos` options, parsed with node:util parseArgs like the other tools' (npm start, the ops CLI). */
 import { parseArgs } from "node:util";
 import { readWholeNumber } from "../../functions/core/whole-number";
+import { BillingJobError } from "../../functions/core/errors";
 
 export interface ChaosOptions {
   readonly seeds: readonly number[];
@@ -13,7 +14,9 @@ export interface ChaosOptions {
   readonly help: boolean;
 }
 
-export class OptionError extends Error {}
+export class OptionError extends BillingJobError {
+  override readonly name: string = "OptionError";
+}
 
 export const DEFAULT_OUT_DIR = "reports/chaos";
 

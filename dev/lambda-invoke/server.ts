@@ -18,6 +18,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { BillingJobError } from "../../functions/core/errors";
 
 /** Lambda's payload limit for an asynchronous invocation. */
 export const MAX_EVENT_PAYLOAD_BYTES = 256 * 1024;
@@ -75,7 +76,8 @@ export interface InvokeServer {
   stop(): Promise<void>;
 }
 
-class RequestError extends Error {
+class RequestError extends BillingJobError {
+  override readonly name: string = "RequestError";
   constructor(
     readonly status: number,
     readonly type: string,

@@ -4,6 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { readWholeNumber } from "../../functions/core/whole-number";
+import { parseArgsMessage } from "../../cli/args";
+import { BillingJobError } from "../../functions/core/errors";
 
 export interface RunOptions {
   readonly subscriptions: number;
@@ -26,7 +28,8 @@ export interface RunOptions {
   readonly help: boolean;
 }
 
-export class OptionError extends Error {
+export class OptionError extends BillingJobError {
+  override readonly name: string = "OptionError";
   constructor(
     readonly option: string,
     message: string,
@@ -206,9 +209,9 @@ export function parseOptions(argv: readonly string[]): RunOptions {
       },
     });
   } catch (error) {
-    const message = (error as Error).message;
+    const message = parseArgsMessage(error);
     const option = /'(?:--)?([a-z-]+)/.exec(message)?.[1] ?? "options";
-    throw new OptionError(option, message.replace(/\. To specify.*$/s, ""));
+    throw new OptionError(option, message);
   }
   const v = parsed.values;
   const leaseMs = wholeNumber("lease-ms", v["lease-ms"], 5000, 1000, 600_000);

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { Shutdown } from "../cluster/shutdown";
+import { BillingJobError } from "../../functions/core/errors";
 
 const HELP = `npm run local-stack [-- OPTIONS]          start DynamoDB Local and the Stripe emulator, keep them up
   --dynamo-port N        DynamoDB Local's port (default 8000)
@@ -27,7 +28,9 @@ function whole(name: string, raw: string, min: number): number {
   return value;
 }
 
-class OptionError extends Error {}
+class OptionError extends BillingJobError {
+  override readonly name: string = "OptionError";
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

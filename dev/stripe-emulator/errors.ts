@@ -5,6 +5,7 @@
  * where it is known; docs/stripe-emulator.md lists where it is not.
  */
 import type { JsonObject } from "./json";
+import { BillingJobError } from "../../functions/core/errors";
 
 export type ErrorType = "api_error" | "card_error" | "idempotency_error" | "invalid_request_error";
 
@@ -21,7 +22,8 @@ export interface StripeErrorBody {
 }
 
 /** An error response. Thrown by validation and execution; the server turns it into HTTP. */
-export class ApiError extends Error {
+export class ApiError extends BillingJobError {
+  override readonly name: string = "ApiError";
   constructor(
     readonly status: number,
     readonly error: StripeErrorBody,

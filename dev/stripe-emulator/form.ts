@@ -10,6 +10,7 @@
  * Indexed keys stay objects here because `metadata[0]` is a metadata key, not a list index; readers that
  * want a list accept both shapes. Objects have no prototype, so a key like `__proto__` is just a key.
  */
+import { BillingJobError } from "../../functions/core/errors";
 
 export type ParamValue = string | ParamValue[] | Params;
 export interface Params {
@@ -17,7 +18,8 @@ export interface Params {
 }
 
 /** A body or query string that cannot be decoded; `param` names the top-level parameter at fault. */
-export class FormError extends Error {
+export class FormError extends BillingJobError {
+  override readonly name: string = "FormError";
   constructor(
     message: string,
     readonly param?: string,

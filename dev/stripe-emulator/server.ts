@@ -10,6 +10,7 @@ import { handleAdmin, type EmulatorControls } from "./admin";
 import type { Json } from "./json";
 import type { Pipeline } from "./pipeline";
 import { newRequestId } from "./random";
+import { BillingJobError } from "../../functions/core/errors";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -18,7 +19,9 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-class BodyTooLarge extends Error {}
+class BodyTooLarge extends BillingJobError {
+  override readonly name: string = "BodyTooLarge";
+}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -26,7 +29,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) reject(new BodyTooLarge());
+      if (size > MAX_BODY_BYTES) reject(new BodyTooLarge("request body too large"));
       else chunks.push(chunk);
     });
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));

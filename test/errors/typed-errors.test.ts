@@ -7,6 +7,8 @@
  * DynamoDB Local in test/integration/lease/lease.test.ts ("contention").
  */
 import { describe, expect, it } from "vitest";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type Stripe from "stripe";
@@ -159,5 +161,39 @@ describe("every BillingJobError subclass", () => {
     expect(new a("declined", "card_error", 402, null, null).name).toBe("StripeApiFailure");
     class b extends InvalidEventError {}
     expect(new b(["action: required"]).name).toBe("InvalidEventError");
+  });
+});
+
+describe("the repository's error classes", () => {
+  const ROOT = join(__dirname, "..", "..");
+  const SOURCES = ["functions", "lib", "cli", "dev", "bench", "localstack"];
+  const sources = SOURCES.flatMap((dir) =>
+    readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => join(dir, file)),
+  );
+  const declarations = sources.flatMap((file) => {
+    const text = readFileSync(join(ROOT, file), "utf8");
+    return [...text.matchAll(/class (\w+) extends (\w+)(?:<[^>]*>)? \{([^]*?)\n\}/g)]
+      .filter(([, , base]) => base === "Error" || base!.endsWith("Error") || base === "BillingJobError")
+      .map(([, name, base, body]) => ({ file, name: name!, base: base!, body: body! }));
+  });
+
+  it("are found (the scan reads the sources)", () => {
+    expect(declarations.map((d) => d.name)).toEqual(
+      expect.arrayContaining(["BillingJobError", "UsageError", "ConfigError", "ApiError", "OptionError"]),
+    );
+  });
+
+  it("extend BillingJobError, never Error itself, and each sets its name", () => {
+    const wrong = declarations
+      .filter((d) => d.name !== "BillingJobError")
+      .flatMap((d) => [
+        ...(d.base === "Error" ? [`${d.file}: ${d.name} extends Error`] : []),
+        ...(new RegExp(`override readonly name(: string)? = "${d.name}"`).test(d.body)
+          ? []
+          : [`${d.file}: ${d.name} sets no name`]),
+      ]);
+    expect(wrong).toEqual([]);
   });
 });
