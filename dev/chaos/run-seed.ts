@@ -275,6 +275,13 @@ export async function runSeed(
   };
   /** Schedule ticks fired so far (the faulty phase's, a late link's next tick, the follow-ups). */
   let ticks = 1;
+  /** A schedule tick fires now: counted, and drawn on the timeline. */
+  const nextTick = (): Date => {
+    ticks += 1;
+    const now = new Date();
+    fleet.timeline.record({ at: fleet.timeline.now(), kind: "round", round: ticks, asOf: now.toISOString() });
+    return now;
+  };
   /** Until no contender runs and no link waits to be delivered: a phase with every chain it started. */
   const settledAll = async () => {
     while (fleet.running().length > 0 || links.pending() > 0) {
@@ -332,14 +339,7 @@ export async function runSeed(
     });
     // The next schedule tick, fired early: a continuation link delivered late arrives after it.
     const fireTick = () => {
-      ticks += 1;
-      const now = new Date();
-      fleet.timeline.record({
-        at: fleet.timeline.now(),
-        kind: "round",
-        round: ticks,
-        asOf: now.toISOString(),
-      });
+      const now = nextTick();
       const event = scheduledEvent(now);
       for (let i = 1; i <= scenario.contenders; i++) {
         fleet.spawn({
@@ -607,14 +607,7 @@ export async function runSeed(
     // budget) leaves its strays to the next one.
     while ((left > 0 || strayCount > 0) && followUps < settings.maxFollowUps) {
       followUps += 1;
-      ticks += 1;
-      const now = new Date();
-      fleet.timeline.record({
-        at: fleet.timeline.now(),
-        kind: "round",
-        round: ticks,
-        asOf: now.toISOString(),
-      });
+      const now = nextTick();
       fleet.spawn({
         label: `f${followUps}`,
         round: ticks,

@@ -19,6 +19,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { BillingJobError } from "../../functions/core/errors";
+import { header, readBody } from "../http-request";
 
 /** Lambda's payload limit for an asynchronous invocation. */
 export const MAX_EVENT_PAYLOAD_BYTES = 256 * 1024;
@@ -97,7 +98,11 @@ export async function startInvokeServer(options: InvokeServerOptions): Promise<I
     const requestId = randomUUID();
     try {
       const functionName = checkedFunction(req, options.functionName);
-      const body = await readBody(req);
+      const body = await readBody(
+        req,
+        MAX_EVENT_PAYLOAD_BYTES,
+        () => new RequestError(413, "RequestTooLargeException", "Request must be smaller than 262144 bytes"),
+      );
       const payload = parsePayload(body);
       const invocationType = header(req, "x-amz-invocation-type") ?? "RequestResponse";
       if (invocationType === "DryRun") {
@@ -182,24 +187,6 @@ function checkedFunction(req: IncomingMessage, ours: string): string {
   return given;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_EVENT_PAYLOAD_BYTES) {
-        reject(
-          new RequestError(413, "RequestTooLargeException", "Request must be smaller than 262144 bytes"),
-        );
-        req.resume();
-      } else chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 function parsePayload(body: string): unknown {
   if (body === "") return {};
   try {
@@ -207,11 +194,6 @@ function parsePayload(body: string): unknown {
   } catch {
     throw new RequestError(400, "InvalidRequestContentException", "Could not parse request body into json");
   }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function reply(res: ServerResponse, status: number, requestId: string): void {

@@ -11,6 +11,7 @@ import type { Json } from "./json";
 import type { Pipeline } from "./pipeline";
 import { newRequestId } from "./random";
 import { BillingJobError } from "../../functions/core/errors";
+import { header, readBody } from "../http-request";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -23,20 +24,6 @@ class BodyTooLarge extends BillingJobError {
   override readonly name: string = "BodyTooLarge";
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) reject(new BodyTooLarge("request body too large"));
-      else chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 function send(res: ServerResponse, status: number, body: Json, headers: Record<string, string>): void {
   if (res.destroyed || res.headersSent) return;
   const text = `${JSON.stringify(body, null, 2)}\n`;
@@ -47,11 +34,6 @@ function send(res: ServerResponse, status: number, body: Json, headers: Record<s
     ...headers,
   });
   res.end(text);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export function startHttpServer(
@@ -72,7 +54,7 @@ export function startHttpServer(
     const url = new URL(req.url ?? "/", "http://emulator.invalid");
     let body: string;
     try {
-      body = await readBody(req);
+      body = await readBody(req, MAX_BODY_BYTES, () => new BodyTooLarge("request body too large"));
     } catch (error) {
       const message =
         error instanceof BodyTooLarge
