@@ -89,6 +89,20 @@ describe("the local invoke server", () => {
     expect(seen).toEqual([]);
     expect(server.counts()).toMatchObject({ accepted: 0, dryRuns: 1, refused: 3 });
   });
+
+  it("refuses an event over Lambda's 256 KB asynchronous payload limit (413) and hands nothing on", async () => {
+    const seen: Invocation[] = [];
+    const server = await startInvokeServer({
+      functionName: "lease-billing-local",
+      onInvoke: (i) => seen.push(i),
+    });
+    servers.push(server);
+    await expect(invoke(server.url, ARN, "Event", { padding: "x".repeat(262_144) })).rejects.toMatchObject({
+      name: "RequestTooLargeException",
+    });
+    expect((await invoke(server.url, ARN, "Event", { padding: "x".repeat(1_000) })).StatusCode).toBe(202);
+    expect(seen).toHaveLength(1);
+  });
 });
 
 describe("the continuation server", () => {
