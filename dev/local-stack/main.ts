@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { Shutdown } from "../cluster/shutdown";
 import { BillingJobError } from "../../functions/core/errors";
+import { readWholeNumber } from "../../functions/core/whole-number";
 
 const HELP = `npm run local-stack [-- OPTIONS]          start DynamoDB Local and the Stripe emulator, keep them up
   --dynamo-port N        DynamoDB Local's port (default 8000)
@@ -22,10 +23,9 @@ npm run local-stack -- bill [OPTIONS]      bill what is due on a running local s
   --max-rounds N         schedule ticks at most, while something is due (default 10)`;
 
 function whole(name: string, raw: string, min: number): number {
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min)
-    throw new OptionError(`--${name} must be a whole number of at least ${min}, got "${raw}"`);
-  return value;
+  const read = readWholeNumber(raw, min);
+  if (!read.ok) throw new OptionError(`--${name} must be a whole number of at least ${min}, got "${raw}"`);
+  return read.value;
 }
 
 class OptionError extends BillingJobError {
