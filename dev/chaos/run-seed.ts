@@ -282,6 +282,14 @@ export async function runSeed(
     fleet.timeline.record({ at: fleet.timeline.now(), kind: "round", round: ticks, asOf: now.toISOString() });
     return now;
   };
+  /**
+   * Until the wall clock is in a later second than now. A scheduled event's `time` has whole seconds: a
+   * follow-up tick in the same second as a finished run's `asOf` would find nothing new due, stand by
+   * and leave without sweeping (functions/core/billing-run/contender.ts, finishedRun). Real ticks are a
+   * minute apart at least; the follow-ups stand for them.
+   */
+  const nextSecond = () =>
+    new Promise<void>((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
   /** Until no contender runs and no link waits to be delivered: a phase with every chain it started. */
   const settledAll = async () => {
     while (fleet.running().length > 0 || links.pending() > 0) {
@@ -603,10 +611,11 @@ export async function runSeed(
     let followUps = 0;
     let left = dueAfterFaults;
     const linksInFaultyPhase = links.invocations.length;
-    // As the next scheduled runs would: a run whose sweep found no time (it billed to the end of its
-    // budget) leaves its strays to the next one.
+    // As the next scheduled runs would: a stray made after the last sweep (a zombie's create released
+    // late) waits for the next run's sweep, and a sweep cut short leaves the rest to the one after.
     while ((left > 0 || strayCount > 0) && followUps < settings.maxFollowUps) {
       followUps += 1;
+      await nextSecond();
       const now = nextTick();
       fleet.spawn({
         label: `f${followUps}`,

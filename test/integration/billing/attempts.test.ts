@@ -172,4 +172,37 @@ describe("the sweep of stray PaymentIntents", () => {
       expect(cardAttempts(late.id)).toBe(0);
     },
   );
+
+  it("leaves a stray made after the last sweep to the next run with a later asOf: one at the same instant has nothing to do", async () => {
+    const subscriptionId = "swept_next";
+    await seedWithTestKey(tables, emulator.url, [due(subscriptionId, "succeeds")]);
+    const asOf = new Date().toISOString();
+    await startContender(tables, emulator.url, { runId: "scheduled:a", asOf }).report;
+    const [paid] = intentsOf(subscriptionId);
+    const stripe = stripeClient(TEST_API_KEY, emulator.url);
+    const late = await stripe.paymentIntents.create({
+      amount: paid!.amount,
+      currency: paid!.currency,
+      customer: String(paid!.customer),
+      payment_method: String(paid!.payment_method),
+      metadata: renewalMetadata(subscriptionId, String(paid!.metadata.period_start), 0),
+    });
+
+    // A tick at the same instant (EventBridge's time has whole seconds): the lease's last run finished
+    // everything due then, so it stands by and leaves, and no sweep runs.
+    const same = startContender(tables, emulator.url, { runId: "scheduled:b", asOf });
+    await same.report;
+    expect(same.events.map((e) => e.type)).not.toContain("sweep");
+    expect(same.events.filter((e) => e.type === "standby-exit")).not.toHaveLength(0);
+    expect(intentsOf(subscriptionId).find((pi) => pi.id === late.id)?.status).toBe("requires_confirmation");
+
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(Date.parse(asOf)));
+    const next = startContender(tables, emulator.url, {
+      runId: "scheduled:c",
+      asOf: new Date().toISOString(),
+    });
+    await next.report;
+    expect(next.events.find((e) => e.type === "sweep")).toMatchObject({ strayPaymentIntentsCanceled: 1 });
+    expect(intentsOf(subscriptionId).find((pi) => pi.id === late.id)?.status).toBe("canceled");
+  });
 });
