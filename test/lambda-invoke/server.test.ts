@@ -43,14 +43,20 @@ const invoke = (
     }),
   );
 
+/** The invoke server for "lease-billing-local", and the invocations it handed on. */
+async function recordingServer(): Promise<{ server: InvokeServer; seen: Invocation[] }> {
+  const seen: Invocation[] = [];
+  const server = await startInvokeServer({
+    functionName: "lease-billing-local",
+    onInvoke: (i) => seen.push(i),
+  });
+  servers.push(server);
+  return { server, seen };
+}
+
 describe("the local invoke server", () => {
   it("accepts an asynchronous invoke of its function (202) and hands the event on", async () => {
-    const seen: Invocation[] = [];
-    const server = await startInvokeServer({
-      functionName: "lease-billing-local",
-      onInvoke: (i) => seen.push(i),
-    });
-    servers.push(server);
+    const { server, seen } = await recordingServer();
     for (const name of [
       ARN,
       "lease-billing-local",
@@ -70,12 +76,7 @@ describe("the local invoke server", () => {
   });
 
   it("runs nothing for a dry run, and refuses another function or a synchronous invoke as Lambda does", async () => {
-    const seen: Invocation[] = [];
-    const server = await startInvokeServer({
-      functionName: "lease-billing-local",
-      onInvoke: (i) => seen.push(i),
-    });
-    servers.push(server);
+    const { server, seen } = await recordingServer();
     expect((await invoke(server.url, ARN, "DryRun", {})).StatusCode).toBe(204);
     await expect(invoke(server.url, "another-function", "Event", {})).rejects.toMatchObject({
       name: "ResourceNotFoundException",
@@ -91,12 +92,7 @@ describe("the local invoke server", () => {
   });
 
   it("refuses an event over Lambda's 256 KB asynchronous payload limit (413) and hands nothing on", async () => {
-    const seen: Invocation[] = [];
-    const server = await startInvokeServer({
-      functionName: "lease-billing-local",
-      onInvoke: (i) => seen.push(i),
-    });
-    servers.push(server);
+    const { server, seen } = await recordingServer();
     await expect(invoke(server.url, ARN, "Event", { padding: "x".repeat(262_144) })).rejects.toMatchObject({
       name: "RequestTooLargeException",
     });

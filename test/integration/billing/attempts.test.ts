@@ -37,6 +37,18 @@ function intentsOf(subscriptionId: string) {
   return emulator.snapshot().paymentIntents.filter((pi) => pi.metadata.subscription_id === subscriptionId);
 }
 
+/** A create of the period's first generation arriving late (its key pruned): a second PaymentIntent. */
+function lateCreate(subscriptionId: string) {
+  const [paid] = intentsOf(subscriptionId);
+  return stripeClient(TEST_API_KEY, emulator.url).paymentIntents.create({
+    amount: paid!.amount,
+    currency: paid!.currency,
+    customer: String(paid!.customer),
+    payment_method: String(paid!.payment_method),
+    metadata: renewalMetadata(subscriptionId, String(paid!.metadata.period_start), 0),
+  });
+}
+
 describe("a leader whose lease is taken while its confirmation waits to be sent", () => {
   it("sends nothing when it wakes: the successor's decision is the only attempt on the card", async () => {
     await seedWithTestKey(tables, emulator.url, [due("paused_decline", "declines")]);
@@ -151,14 +163,7 @@ describe("the sweep of stray PaymentIntents", () => {
 
       emulator.advanceClock(clockJumpMs);
       // A late create from a paused process whose key Stripe had pruned: a second PaymentIntent.
-      const stripe = stripeClient(TEST_API_KEY, emulator.url);
-      const late = await stripe.paymentIntents.create({
-        amount: paid!.amount,
-        currency: paid!.currency,
-        customer: String(paid!.customer),
-        payment_method: String(paid!.payment_method),
-        metadata: renewalMetadata(subscriptionId, String(paid!.metadata.period_start), 0),
-      });
+      const late = await lateCreate(subscriptionId);
       expect(late.status).toBe("requires_confirmation");
 
       const next = startContender(tables, emulator.url, {
@@ -178,15 +183,7 @@ describe("the sweep of stray PaymentIntents", () => {
     await seedWithTestKey(tables, emulator.url, [due(subscriptionId, "succeeds")]);
     const asOf = new Date().toISOString();
     await startContender(tables, emulator.url, { runId: "scheduled:a", asOf }).report;
-    const [paid] = intentsOf(subscriptionId);
-    const stripe = stripeClient(TEST_API_KEY, emulator.url);
-    const late = await stripe.paymentIntents.create({
-      amount: paid!.amount,
-      currency: paid!.currency,
-      customer: String(paid!.customer),
-      payment_method: String(paid!.payment_method),
-      metadata: renewalMetadata(subscriptionId, String(paid!.metadata.period_start), 0),
-    });
+    const late = await lateCreate(subscriptionId);
 
     // A tick at the same instant (EventBridge's time has whole seconds): the lease's last run finished
     // everything due then, so it stands by and leaves, and no sweep runs.
