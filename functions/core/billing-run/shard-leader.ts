@@ -14,6 +14,7 @@ import type { ChargeRecord } from "../billing/charge-state";
 import type { PaymentGateway } from "../payments/payment-gateway";
 import { classify } from "./due";
 import type { ChargeOutcomeKind, RunObserver } from "./events";
+import { DuePass } from "./due-pass";
 import { Heartbeat } from "./heartbeat";
 import { UnreadableRecordError, type ChargeLedger, type SubscriptionSource } from "./ports";
 import { quarantineInvalid } from "./quarantine";
@@ -200,46 +201,57 @@ class ShardLeader {
   }
 
   /**
-   * Pages through the due index; then looks again from the start until a pass finds nothing new (the
-   * index may lag writes, and nothing due may be left unattempted).
+   * Renews everything due in the shard's index, read a page ahead (due-pass.ts), saving progress on the
+   * lease as each page comes in.
    */
   private async drainDueIndex(): Promise<void> {
-    const { source, settings, lease } = this.deps;
-    for (let fresh = true; fresh && this.stopReason === null;) {
-      fresh = false;
-      let cursor: string | null = null;
-      do {
-        if (!(await this.mayStart())) return;
-        const page = await source.queryDue(this.shard, this.request.asOf, settings.pageSize, cursor);
-        cursor = page.cursor;
-        const ids = page.items.map((item) => item.subscriptionId).filter((id) => !this.attempted.has(id));
-        if (ids.length > 0) fresh = true;
-        await this.pool(ids);
-        if (!this.lost) {
-          await lease.saveCheckpoint(this.heartbeat.current, {
-            runId: this.request.runId,
-            asOf: this.request.asOf,
-            progress: { attempted: this.attempted.size, ...this.tally },
-          });
-        }
-      } while (cursor !== null);
+    const { source, settings } = this.deps;
+    const read = (cursor: string | null) =>
+      source.queryDue(this.shard, this.request.asOf, settings.pageSize, cursor);
+    const pass = new DuePass(read, settings.pageSize, () => this.saveProgress());
+    // No read may still be saving progress when the lease is released or handed over.
+    try {
+      await this.work(() => pass.next());
+    } catch (error) {
+      await pass.idle().catch(() => undefined);
+      throw error;
     }
+    await pass.idle();
   }
 
-  /** Renews `ids` with at most `concurrency` at once, starting each only if `mayStart()` says so. */
+  /** A targeted rerun's ids, in the order given, through the same workers. */
   private async pool(ids: readonly string[]): Promise<void> {
     let next = 0;
+    await this.work(async () => ids[next++] ?? null, Math.min(ids.length, this.deps.settings.concurrency));
+  }
+
+  /**
+   * Renews the ids `take` hands out with `workers` at once; each worker starts another renewal only if
+   * `mayStart()` says so, and stops when `take` has no more.
+   */
+  private async work(
+    take: () => Promise<string | null>,
+    workers = this.deps.settings.concurrency,
+  ): Promise<void> {
     const worker = async () => {
-      while (next < ids.length) {
-        if (!(await this.mayStart())) return;
-        const id = ids[next++];
-        if (id === undefined) return;
+      while (await this.mayStart()) {
+        const id = await take();
+        if (id === null) return;
         this.attempted.add(id);
         if ((await this.processOne(id)) === "left-due") this.leftDue.add(id);
       }
     };
-    const workers = Math.min(this.deps.settings.concurrency, ids.length);
     await Promise.all(Array.from({ length: workers }, worker));
+  }
+
+  /** Progress on the lease, for `ops status` and the next holder's log; nothing is decided from it. */
+  private async saveProgress(): Promise<void> {
+    if (this.lost) return;
+    await this.deps.lease.saveCheckpoint(this.heartbeat.current, {
+      runId: this.request.runId,
+      asOf: this.request.asOf,
+      progress: { attempted: this.attempted.size, ...this.tally },
+    });
   }
 
   /** May this leader start another renewal? Sets stopReason when the answer becomes no. */
