@@ -11,7 +11,7 @@ import { refreshStripeApiKey, stripeApiKey } from "../aws/stripe-key";
 import { redactSecrets } from "../core/secrets";
 import { InvalidEventError, parseBillingEvent, type BillingRequest } from "./billing-event";
 import { createBillingJob, createGateway, leaderDeps, type BillingJob } from "./billing-job";
-import { continueRun } from "./continuation";
+import { continueRun, EarlyContinuation } from "./continuation";
 import { LambdaInvoker, unqualifiedArn } from "../aws/lambda-invoker";
 import { checkTimeBudget, readConfig } from "./config";
 import { InvalidInputError } from "../core/input-error";
@@ -70,25 +70,23 @@ export async function handler(event: unknown, context: Context): Promise<unknown
       refreshApiKey: async () => remembered(await refreshStripeApiKey(config.stripe.key)),
       pacer: job.pacer,
     });
-    const deps = {
-      ...leaderDeps(job, gateway, observer(logger, metrics), () => context.getRemainingTimeInMillis()),
-      billableShards: billable,
-    };
-    const order = rotate(shards);
-    const report = await runContender(deps, owner, runRequest(runId, request), order);
-    recordRunEnd(logger, metrics, report, Date.now() - startedAt);
-    // Before the backlog is measured: the next link starts while this invocation finishes its reports.
-    const continuation = await continueRun({
+    const chain = {
       runId,
       request,
-      report,
       maxLinks: config.run.maxContinuationLinks,
       functionArn: unqualifiedArn(context.invokedFunctionArn),
-      remainingMs: context.getRemainingTimeInMillis(),
+      remainingMs: () => context.getRemainingTimeInMillis(),
       invoker: (invoker ??= new LambdaInvoker(config.lambdaEndpoint)),
       logger,
       metrics,
-    });
+    };
+    const early = new EarlyContinuation(chain);
+    const observe = early.watch(observer(logger, metrics));
+    const deps = { ...leaderDeps(job, gateway, observe, chain.remainingMs), billableShards: billable };
+    const report = await runContender(deps, owner, runRequest(runId, request), rotate(shards));
+    recordRunEnd(logger, metrics, report, Date.now() - startedAt);
+    // Before the backlog is measured: the next link starts while this invocation finishes its reports.
+    const continuation = (await early.attempted()) ?? (await continueRun(chain, report));
     if (report.led.length > 0) await recordBacklogOf(job, billable, context.getRemainingTimeInMillis());
     return { status: "ok", ...report, continuation };
   } catch (error) {

@@ -2,8 +2,9 @@
  * The handler's continuation links, against DynamoDB Local, the Stripe emulator and the local invoke
  * server over HTTP (the AWS SDK's LambdaClient, as deployed): an invocation whose leader runs out of time
  * sends exactly one link, labelled and counted; the link it sent goes on with the run; a chain stops at
- * its link limit and after a link without progress; a rerun continues as a rerun with what is left of its
- * cap; and an Invoke that fails is logged and counted while the invocation still succeeds.
+ * its link limit and after a link without progress; a link goes early, when the leader stops claiming,
+ * except a capped rerun's, whose cap is known at the end; a rerun continues as a rerun with what is left
+ * of its cap; and an Invoke that fails is logged and counted while the invocation still succeeds.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
@@ -90,10 +91,15 @@ describe("an invocation out of time", () => {
     const lines = logs(output);
     expect(lines.length).toBeGreaterThan(3);
     for (const line of lines) expect(line).toMatchObject({ runId: RUN_ID, link: 0 });
+    // Sent the moment its leader stopped claiming (not when the invocation ended): early.
     expect(lines.find((l) => l.message === "continuation sent")).toMatchObject({
       nextLink: 1,
+      early: true,
       level: "INFO",
     });
+    const at = (message: string) => lines.findIndex((l) => l.message === message);
+    expect(at("budget-exhausted")).toBeGreaterThan(-1);
+    expect(at("budget-exhausted")).toBeLessThan(at("continuation sent"));
     expect(metric(output, "ContinuationLinksSent")).toBe(1);
     expect(metric(output, "ContinuationLinksFailed")).toBe(0);
   });
@@ -151,10 +157,11 @@ describe("a chain is bounded", () => {
     expect(server.invocations).toEqual([]);
   });
 
-  it("continues a rerun as a rerun, with what is left of its cap", async () => {
+  it("continues a rerun as a rerun, with what is left of its cap, known at the invocation's end", async () => {
     const handler = await loadHandler(environment());
     const rerun = { action: "rerun", maxCharges: 30, reason: "ticket 4711" };
-    const { result } = await captureOutput(() => handler(rerun, budgetContext(SHORT_BUDGET_MS)));
+    const { result, output } = await captureOutput(() => handler(rerun, budgetContext(SHORT_BUDGET_MS)));
+    expect(logs(output).find((l) => l.message === "continuation sent")).toMatchObject({ early: false });
     const claimed = (result as { claimed: number }).claimed;
     expect(claimed).toBeGreaterThan(0);
     expect(claimed).toBeLessThan(30);

@@ -12,8 +12,11 @@
  *  - it settled at least one renewal (a link that made no progress would likely be followed by another
  *    that makes none);
  *  - the run has links left (`maxLinks`), and a capped rerun has charges left.
+ * A link usually goes early (`decideEarly`), when the leader stops claiming for its time budget rather
+ * than when its invocation ends: the next link's start then overlaps this one's last seconds.
  */
 import type { ContenderReport } from "./contender";
+import type { ChargeOutcomeKind } from "./events";
 import { MAX_CHARGES_STOP } from "./shard-leader";
 
 /** Where an invocation stands in its run's chain: the scheduled or console invocation is link 0. */
@@ -37,12 +40,18 @@ export type ContinuationDecision =
   | { readonly kind: "continue"; readonly link: number; readonly maxCharges?: number }
   | { readonly kind: "stop"; readonly reason: ContinuationStop };
 
+/** Whether a renewal's outcome settles it (in doubt and rate limited leave it due). */
+export function settles(outcome: ChargeOutcomeKind): boolean {
+  return outcome !== "in_doubt" && outcome !== "rate_limited";
+}
+
 /** Renewals whose outcome was recorded (those left due: in doubt, rate limited, stopped, are not). */
 export function settledRenewals(report: Pick<ContenderReport, "tally">): number {
   const t = report.tally;
   return t.succeeded + t.declined + t.needs_customer_action + t.quarantined;
 }
 
+/** At the end of an invocation: whether its run goes on in a next link. */
 export function decideContinuation(
   report: Pick<ContenderReport, "led" | "tally" | "claimed">,
   position: ChainPosition,
@@ -51,11 +60,30 @@ export function decideContinuation(
     (shard) => shard.outcome === "partial" && shard.stopReason !== MAX_CHARGES_STOP,
   );
   if (!handedBack) return { kind: "stop", reason: "nothing left to continue" };
-  if (settledRenewals(report) === 0) return { kind: "stop", reason: "no progress" };
+  return decideLink({ settled: settledRenewals(report), claimed: report.claimed }, position);
+}
+
+/**
+ * Early, the moment a leader stops claiming for its time budget (it will hand its shard back `partial`
+ * once its renewals in flight settle): the next link starts then, its start-up and its wait for the lease
+ * overlapping this invocation's last seconds instead of following them. Only a run without a cap goes
+ * early (a capped rerun's claims are known at the end); `settled` counts this invocation's so far.
+ */
+export function decideEarly(settled: number, position: ChainPosition): ContinuationDecision | null {
+  if (position.maxCharges !== undefined) return null;
+  return decideLink({ settled, claimed: 0 }, position);
+}
+
+/** The rules every link obeys, early or at the end: progress made, links left, a cap's charges left. */
+function decideLink(
+  progress: { readonly settled: number; readonly claimed: number },
+  position: ChainPosition,
+): ContinuationDecision {
+  if (progress.settled === 0) return { kind: "stop", reason: "no progress" };
   const link = position.link + 1;
   if (link > position.maxLinks) return { kind: "stop", reason: "link limit reached" };
   if (position.maxCharges === undefined) return { kind: "continue", link };
-  const maxCharges = position.maxCharges - report.claimed;
+  const maxCharges = position.maxCharges - progress.claimed;
   if (maxCharges < 1) return { kind: "stop", reason: "maxCharges reached" };
   return { kind: "continue", link, maxCharges };
 }

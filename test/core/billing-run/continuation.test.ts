@@ -1,11 +1,16 @@
 /**
  * When a run goes on in a continuation link, decided from what the invocation reports: the chain is
  * bounded (no link without progress, none past the run's limit, none past a rerun's cap) and never
- * continues a shard another leader took over or a rerun that did all it was asked.
+ * continues a shard another leader took over or a rerun that did all it was asked. A link sent early,
+ * at the budget stop, obeys the same bounds.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decideContinuation, settledRenewals } from "../../../functions/core/billing-run/continuation";
+import {
+  decideContinuation,
+  decideEarly,
+  settledRenewals,
+} from "../../../functions/core/billing-run/continuation";
 import {
   emptyTally,
   MAX_CHARGES_STOP,
@@ -134,6 +139,33 @@ describe("decideContinuation", () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("decideEarly", () => {
+  it("sends the next link at the budget stop once the invocation has settled a renewal", () => {
+    expect(decideEarly(1, { link: 0, maxLinks: 12 })).toEqual({ kind: "continue", link: 1 });
+    expect(decideEarly(40, { link: 11, maxLinks: 12 })).toEqual({ kind: "continue", link: 12 });
+  });
+
+  it("obeys the same bounds as the end of the invocation: progress and the link limit", () => {
+    expect(decideEarly(0, { link: 0, maxLinks: 12 })).toEqual({ kind: "stop", reason: "no progress" });
+    expect(decideEarly(5, { link: 12, maxLinks: 12 })).toEqual({ kind: "stop", reason: "link limit reached" });
+    expect(decideEarly(5, { link: 0, maxLinks: 0 })).toEqual({ kind: "stop", reason: "link limit reached" });
+  });
+
+  it("leaves a capped rerun to the end of the invocation, where its claims are known", () => {
+    expect(decideEarly(5, { link: 0, maxLinks: 12, maxCharges: 10 })).toBeNull();
+  });
+
+  it("never continues where the end of the same invocation would stop for progress or links", () => {
+    fc.assert(
+      fc.property(fc.nat(5), fc.nat(20), fc.nat(15), (settled, link, maxLinks) => {
+        const early = decideEarly(settled, { link, maxLinks });
+        const atEnd = decideContinuation(report([budgetStop], { succeeded: settled }), { link, maxLinks });
+        expect(early).toEqual(atEnd);
+      }),
     );
   });
 });
