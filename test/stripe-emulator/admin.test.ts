@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Stripe from "stripe";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   PINNED_API_VERSION,
   startStripeEmulator,
@@ -19,20 +19,14 @@ import {
 import { waitFor } from "../support/pause";
 import { AUTH, errorOf, raw } from "./support/http";
 import { emulatorClient, rejection } from "./support/target";
+import { useEmulator } from "../support/emulator";
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-beforeAll(async () => {
-  emulator = await startStripeEmulator();
-  stripe = emulatorClient(emulator);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-beforeEach(() => {
-  emulator.reset();
-  emulator.setFaults({});
+useEmulator((started) => {
+  emulator = started;
+  stripe = emulatorClient(started);
 });
 
 const admin = (method: string, path: string, body?: unknown) =>

@@ -10,21 +10,18 @@ import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emula
 import { waitFor } from "../support/pause";
 import { AUTH, errorOf, raw } from "./support/http";
 import { emulatorClient, rejection } from "./support/target";
+import { useEmulator } from "../support/emulator";
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-beforeAll(async () => {
-  emulator = await startStripeEmulator({ seed: 42 });
-  stripe = emulatorClient(emulator);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-beforeEach(() => {
-  emulator.reset();
-  emulator.setFaults({});
-});
+useEmulator(
+  (started) => {
+    emulator = started;
+    stripe = emulatorClient(started);
+  },
+  { seed: 42 },
+);
 
 const params: Stripe.PaymentIntentCreateParams = {
   amount: 1800,
