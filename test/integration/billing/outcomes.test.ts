@@ -6,11 +6,11 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { skewedClock, systemClock } from "../../../functions/core/clock";
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { monthlySeed, storedMonthly, type SubscriptionSeed } from "../../../dev/seed";
 import { checkInvariants } from "../../../dev/invariants";
-import type { TestTables } from "../../support/dynamo";
+import { chargeRecords, type TestTables } from "../../support/dynamo";
 import { useTablesAndEmulator } from "../../support/emulator";
 import { startContender } from "../../support/billing";
 import { seedWithTestKey } from "../../support/seeding";
@@ -49,17 +49,7 @@ async function subscription(id: string) {
     )
   ).Item!;
 }
-async function charges(id: string) {
-  const out = await tables.doc.send(
-    new QueryCommand({
-      TableName: tables.names.charges,
-      KeyConditionExpression: "subscriptionId = :id",
-      ExpressionAttributeValues: { ":id": id },
-      ConsistentRead: true,
-    }),
-  );
-  return out.Items ?? [];
-}
+const charges = (id: string) => chargeRecords(tables, id);
 
 // Three missed monthly periods: started 3 months (and a bit) ago, anchored on that day.
 const threeMonthsAgo = new Date(
