@@ -18,16 +18,12 @@ import {
 } from "../../dev/stripe-emulator";
 import { waitFor } from "../support/pause";
 import { AUTH, errorOf, raw } from "./support/http";
-import { emulatorClient, rejection } from "./support/target";
-import { useEmulator } from "../support/emulator";
+import { emulatorClient, rejection, useEmulatorAndClient } from "./support/target";
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-useEmulator((started) => {
-  emulator = started;
-  stripe = emulatorClient(started);
-});
+useEmulatorAndClient((started) => ({ emulator, stripe } = started));
 
 const admin = (method: string, path: string, body?: unknown) =>
   raw(emulator.url, {

@@ -9,19 +9,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { waitFor } from "../support/pause";
 import { AUTH, errorOf, raw } from "./support/http";
-import { emulatorClient, rejection } from "./support/target";
-import { useEmulator } from "../support/emulator";
+import { emulatorClient, rejection, useEmulatorAndClient } from "./support/target";
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-useEmulator(
-  (started) => {
-    emulator = started;
-    stripe = emulatorClient(started);
-  },
-  { seed: 42 },
-);
+useEmulatorAndClient((started) => ({ emulator, stripe } = started), { seed: 42 });
 
 const params: Stripe.PaymentIntentCreateParams = {
   amount: 1800,

@@ -6,20 +6,13 @@ import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { AUTH, raw } from "./support/http";
-import { emulatorClient, rejection } from "./support/target";
-import { useEmulator } from "../support/emulator";
+import { emulatorClient, rejection, useEmulatorAndClient } from "./support/target";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-useEmulator(
-  (started) => {
-    emulator = started;
-    stripe = emulatorClient(started);
-  },
-  { seed: 1 },
-);
+useEmulatorAndClient((started) => ({ emulator, stripe } = started), { seed: 1 });
 
 const params: Stripe.PaymentIntentCreateParams = {
   amount: 2500,
