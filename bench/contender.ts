@@ -23,6 +23,7 @@ import {
   type BillingJob,
 } from "../functions/handler/billing-job";
 import type { FunctionConfig } from "../functions/handler/config";
+import { localFunctionConfig } from "../dev/function-config";
 import { BENCH_API_KEY, type BenchTables } from "./env";
 
 /** Where the tables are: all a contender needs (it makes its own clients). */
@@ -64,22 +65,13 @@ export function benchConfig(
   emulatorUrl: string,
   options: ContenderOptions,
 ): FunctionConfig {
-  const url = new URL(emulatorUrl);
-  return {
-    tables: tables.names,
-    dynamoEndpoint: tables.endpoint,
-    stripe: {
-      key: { from: "env", value: BENCH_API_KEY },
-      host: url.hostname,
-      port: Number(url.port),
-      protocol: "http",
-      accountRequestsPerSecond: options.accountRequestsPerSecond,
-      timeoutMs: 10_000,
-      maxNetworkRetries: 2,
-    },
+  return localFunctionConfig(tables, emulatorUrl, {
+    apiKey: BENCH_API_KEY,
+    accountRequestsPerSecond: options.accountRequestsPerSecond,
+    timeoutMs: 10_000,
     lease: { ...DEFAULT_LEASE_TIMINGS, ...options.lease },
     run: runSettings({ stopClaimingMarginMs: 0, ...options.settings }),
-  };
+  });
 }
 
 const forever = new Promise<never>(() => undefined);

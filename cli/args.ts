@@ -2,7 +2,7 @@
  * The command line: which command, which flags, and the checks that turn a typo into a usage error (exit
  * code 2) naming the flag, before anything is read or written.
  */
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { readWholeNumber } from "../functions/core/whole-number";
 import { BillingJobError } from "../functions/core/errors";
 
@@ -113,6 +113,22 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
 export function parseArgsMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/ To specify a positional argument starting with a '-'.*$/s, "").trim();
+}
+
+/**
+ * parseArgs in strict mode over argv, or its refusal as a message (parseArgsMessage) for the caller to
+ * answer as its own usage error. npm start and localstack/fire.sh read their command lines so.
+ */
+export function parseStrictArgs<O extends NonNullable<ParseArgsConfig["options"]>, P extends boolean>(
+  argv: readonly string[],
+  options: O,
+  allowPositionals: P,
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: P }>> | string {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals });
+  } catch (error) {
+    return parseArgsMessage(error);
+  }
 }
 
 export function stringFlag(flags: Flags, name: string): string | undefined {

@@ -3,7 +3,8 @@
  * of the invariants in docs/design.md#invariants. Used by the tests, the local runner and the chaos
  * suite, so "it passed" always means the same thing.
  */
-import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { dueShardKey } from "../functions/aws/dynamo-billing-store";
 import type { TableNames } from "../functions/schema/tables";
 import { LEASE_RECORD } from "../functions/schema/tables";
 
@@ -44,6 +45,37 @@ export async function scanAll(
     start = page.LastEvaluatedKey;
   } while (start);
   return items;
+}
+
+/**
+ * Subscriptions still due at `asOf` (what the due index holds), counted over every shard to the last
+ * page. The local runner and the chaos suite both watch it fall; one copy so they count alike.
+ */
+export async function dueLeft(
+  doc: DynamoDBDocumentClient,
+  tables: TableNames,
+  shards: number,
+  asOf: string,
+): Promise<number> {
+  let total = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName: tables.subscriptions,
+          IndexName: "due",
+          KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
+          ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
+          Select: "COUNT",
+          ExclusiveStartKey: start,
+        }),
+      );
+      total += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+  return total;
 }
 
 export async function fetchProviderRecord(emulatorUrl: string): Promise<ProviderRecord> {

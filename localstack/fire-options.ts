@@ -2,8 +2,7 @@
  * localstack/fire.sh's command line, parsed with node:util parseArgs into a typed result: the options, a
  * request for help, or a usage error naming the option (exit code 2), before anything is touched.
  */
-import { parseArgs } from "node:util";
-import { parseArgsMessage } from "../cli/args";
+import { parseStrictArgs } from "../cli/args";
 import { readWholeNumber } from "../functions/core/whole-number";
 import { MAX_CONTENDERS } from "../lib/config";
 
@@ -33,21 +32,16 @@ export type FireArgs =
   | { readonly kind: "usage-error"; readonly message: string };
 
 export function parseFireArgs(argv: readonly string[]): FireArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        contenders: { type: "string" },
-        subscriptions: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    return { kind: "usage-error", message: parseArgsMessage(error) };
-  }
+  const parsed = parseStrictArgs(
+    argv,
+    {
+      contenders: { type: "string" },
+      subscriptions: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    true,
+  );
+  if (typeof parsed === "string") return { kind: "usage-error", message: parsed };
   const { values, positionals } = parsed;
   if (values.help) return { kind: "help" };
   if (positionals.length > 1)

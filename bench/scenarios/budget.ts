@@ -12,11 +12,10 @@
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { PacingStats } from "../../functions/core/billing-run/budget-pacer";
-import { AS_OF, type BenchEnv } from "../env";
+import type { BenchEnv } from "../env";
 import type { StripeEmulator } from "../emulator";
-import type { RunMessage } from "../shard-worker";
 import { round } from "../stats";
-import { nextDone, startWorkers, stopWorker } from "./shards";
+import { startRun, startWorkers, stopWorker } from "./shards";
 
 export interface BudgetOptions {
   readonly shardCounts: readonly number[];
@@ -113,25 +112,14 @@ async function runOne(
   // (starting a contender process and its first reads take seconds on a busy machine).
   const deadline = startAt + options.startupMs + options.warmupMs + options.durationMs;
   const runId = `bench-budget${shards}-${randomUUID().slice(0, 8)}`;
-  const done = workers.map((worker, index) => {
-    const message: RunMessage = {
-      type: "run",
-      tables: { endpoint: tables.endpoint, names: tables.names },
-      emulatorUrl: emulator.url,
-      shardCount: shards,
-      index,
-      runId,
-      asOf: AS_OF,
-      startAt,
-      windowStart: startAt,
-      deadline,
-      concurrency: Math.ceil(options.concurrency / shards),
-      pageSize: 1000,
-      accountRequestsPerSecond: options.budget,
-    };
-    const result = nextDone(worker);
-    worker.send(message);
-    return result;
+  const done = startRun(workers, tables, emulator, {
+    runId,
+    startAt,
+    windowStart: startAt,
+    deadline,
+    concurrency: Math.ceil(options.concurrency / shards),
+    pageSize: 1000,
+    accountRequestsPerSecond: options.budget,
   });
   const results = await Promise.all(done);
   emulator.setFaults({});

@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AS_OF, type BenchEnv } from "../env";
+import { AS_OF, type BenchEnv, type BenchTables } from "../env";
 import { CpuWindow } from "../cpu";
 import type { DynamoCeiling } from "../dynamo-ceiling";
 import { tally, type StripeEmulator } from "../emulator";
@@ -118,26 +118,15 @@ async function runOne(
   const windowStart = startAt + options.warmupMs;
   const deadline = windowStart + options.durationMs;
   const runId = `bench-shards${shards}-${randomUUID().slice(0, 8)}`;
-  const done = workers.map((worker, index) => {
-    const message: RunMessage = {
-      type: "run",
-      tables: { endpoint: tables.endpoint, names: tables.names },
-      emulatorUrl: emulator.url,
-      shardCount: shards,
-      index,
-      runId,
-      asOf: AS_OF,
-      startAt,
-      windowStart,
-      deadline,
-      concurrency: options.concurrency,
-      pageSize: options.pageSize,
-      // One budget for the account: the leaders share it (functions/core/billing-run/budget-pacer.ts).
-      accountRequestsPerSecond: Math.floor(0.95 * options.provider.requestsPerSecond),
-    };
-    const result = nextDone(worker);
-    worker.send(message);
-    return result;
+  const done = startRun(workers, tables, emulator, {
+    runId,
+    startAt,
+    windowStart,
+    deadline,
+    concurrency: options.concurrency,
+    pageSize: options.pageSize,
+    // One budget for the account: the leaders share it (functions/core/billing-run/budget-pacer.ts).
+    accountRequestsPerSecond: Math.floor(0.95 * options.provider.requestsPerSecond),
   });
 
   const pids = workers.map((w) => w.pid!);
@@ -271,6 +260,33 @@ export async function startWorkers(count: number): Promise<ChildProcess[]> {
 }
 
 /** The worker's next `done` message. */
+/**
+ * Sends every worker the same run as its own shard of `workers.length` and gives their done messages.
+ * The shards and budget scenarios start their contenders alike and differ only in these timings and
+ * limits, so the message is put together here once.
+ */
+export function startRun(
+  workers: ChildProcess[],
+  tables: BenchTables,
+  emulator: StripeEmulator,
+  run: Omit<RunMessage, "type" | "tables" | "emulatorUrl" | "shardCount" | "index" | "asOf">,
+): Promise<DoneMessage>[] {
+  return workers.map((worker, index) => {
+    const message: RunMessage = {
+      type: "run",
+      tables: { endpoint: tables.endpoint, names: tables.names },
+      emulatorUrl: emulator.url,
+      shardCount: workers.length,
+      index,
+      asOf: AS_OF,
+      ...run,
+    };
+    const result = nextDone(worker);
+    worker.send(message);
+    return result;
+  });
+}
+
 export function nextDone(worker: ChildProcess): Promise<DoneMessage> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: DoneMessage) => {

@@ -7,27 +7,16 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { helpText, OptionError, parseOptions, type ChaosOptions } from "./options";
+import { readOptions } from "../command-line";
+import { helpText, OptionError, parseOptions } from "./options";
 import type { SeedResult } from "./run-seed";
 import { formatSummary, runChaos, summarize, verdictLine } from "./suite";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 async function main(argv: readonly string[]): Promise<number> {
-  let options: ChaosOptions;
-  try {
-    options = parseOptions(argv);
-  } catch (error) {
-    if (error instanceof OptionError) {
-      process.stderr.write(`${error.message}\nRun with --help for the options.\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options.help) {
-    process.stdout.write(`${helpText()}\n`);
-    return 0;
-  }
+  const options = readOptions(argv, parseOptions, helpText, OptionError);
+  if (typeof options === "number") return options;
   // With --json, stdout carries the summary only; people read stderr.
   const human = options.json ? process.stderr : process.stdout;
   const outDir = resolve(options.outDir);

@@ -26,15 +26,14 @@
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
-import { QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../../functions/aws/dynamo";
-import { dueShardKey } from "../../functions/aws/dynamo-billing-store";
 import { LEASE_RECORD, type TableNames } from "../../functions/schema/tables";
 import type { ContenderProcess, FunctionEnvironment } from "../cluster/contenders";
 import { LOCAL_STRIPE_KEY } from "../cluster/infrastructure";
 import { renderReport, writeReport } from "../cluster/report-html";
 import { createTableSet, localDynamoClient } from "../dynamodb-local";
-import { checkInvariants, fetchProviderRecord, scanAll, type InvariantReport } from "../invariants";
+import { checkInvariants, dueLeft, fetchProviderRecord, scanAll, type InvariantReport } from "../invariants";
 import { buildDataSet } from "../local-run/dataset";
 import { seedSubscriptions, stripeClient } from "../seed";
 import { startStripeEmulator, type FaultPlan, type StripeEmulator } from "../stripe-emulator";
@@ -120,28 +119,6 @@ export interface SeedResult {
   readonly errors: readonly string[];
   readonly report: string | null;
   readonly durationMs: number;
-}
-
-async function dueLeft(doc: DynamoDBDocumentClient, tables: TableNames, shards: number, asOf: string) {
-  let total = 0;
-  for (let shard = 0; shard < shards; shard++) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await doc.send(
-        new QueryCommand({
-          TableName: tables.subscriptions,
-          IndexName: "due",
-          KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
-          ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
-          Select: "COUNT",
-          ExclusiveStartKey: start,
-        }),
-      );
-      total += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
-  return total;
 }
 
 async function postJson(url: string, body: unknown): Promise<void> {

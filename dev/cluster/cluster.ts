@@ -10,10 +10,9 @@
  *   await cluster.stop();
  */
 import { randomUUID } from "node:crypto";
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { dueShardKey } from "../../functions/aws/dynamo-billing-store";
 import {
   checkInvariants,
+  dueLeft,
   fetchProviderRecord,
   type InvariantReport,
   type ProviderRecord,
@@ -277,25 +276,7 @@ export class Cluster {
 
   /** Subscriptions still due at `asOf` (what the due index holds), over every shard. */
   async dueLeft(asOf: string): Promise<number> {
-    let total = 0;
-    for (let shard = 0; shard < this.env.shardCount; shard++) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.infra.doc.send(
-          new QueryCommand({
-            TableName: this.infra.tables.subscriptions,
-            IndexName: "due",
-            KeyConditionExpression: "dueShard = :shard AND nextAttemptAt <= :asOf",
-            ExpressionAttributeValues: { ":shard": dueShardKey(shard), ":asOf": asOf },
-            Select: "COUNT",
-            ExclusiveStartKey: start,
-          }),
-        );
-        total += page.Count ?? 0;
-        start = page.LastEvaluatedKey;
-      } while (start);
-    }
-    return total;
+    return dueLeft(this.infra.doc, this.infra.tables, this.env.shardCount, asOf);
   }
 
   /** The emulator's record: PaymentIntents with status and metadata, and request counts. */

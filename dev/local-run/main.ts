@@ -8,7 +8,8 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Shutdown } from "../cluster/shutdown";
-import { helpText, OptionError, parseOptions, type RunOptions } from "./options";
+import { readOptions } from "../command-line";
+import { helpText, OptionError, parseOptions } from "./options";
 import type { RunResult } from "./run";
 import type { View } from "./view";
 
@@ -17,20 +18,8 @@ const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 async function main(argv: readonly string[], shutdown: Shutdown): Promise<number> {
-  let options: RunOptions;
-  try {
-    options = parseOptions(argv);
-  } catch (error) {
-    if (error instanceof OptionError) {
-      process.stderr.write(`${error.message}\nRun with --help for the options.\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options.help) {
-    process.stdout.write(`${helpText()}\n`);
-    return 0;
-  }
+  const options = readOptions(argv, parseOptions, helpText, OptionError);
+  if (typeof options === "number") return options;
 
   const started = performance.now();
   // Loaded only now, so that --help and a bad option answer at once.

@@ -2,9 +2,8 @@
  * `npm start` options: parsed with node:util parseArgs, validated, with defaults that finish in well
  * under a minute on a two-core laptop. A bad value exits 2 with a message naming the option.
  */
-import { parseArgs } from "node:util";
 import { readWholeNumber } from "../../functions/core/whole-number";
-import { parseArgsMessage } from "../../cli/args";
+import { parseStrictArgs } from "../../cli/args";
 import { BillingJobError } from "../../functions/core/errors";
 
 export interface RunOptions {
@@ -183,35 +182,31 @@ export function parseDuration(option: string, raw: string): number {
 }
 
 export function parseOptions(argv: readonly string[]): RunOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        subscriptions: { type: "string" },
-        contenders: { type: "string" },
-        shards: { type: "string" },
-        "stripe-latency-ms": { type: "string" },
-        "stripe-rate-limit": { type: "string" },
-        seed: { type: "string" },
-        "kill-leader-after": { type: "string" },
-        "pause-leader": { type: "string" },
-        "pause-leader-after": { type: "string" },
-        "lease-ms": { type: "string" },
-        "budget-ms": { type: "string" },
-        "max-rounds": { type: "string" },
-        "max-links": { type: "string" },
-        json: { type: "boolean" },
-        report: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    const message = parseArgsMessage(error);
-    const option = /'(?:--)?([a-z-]+)/.exec(message)?.[1] ?? "options";
-    throw new OptionError(option, message);
+  const parsed = parseStrictArgs(
+    argv,
+    {
+      subscriptions: { type: "string" },
+      contenders: { type: "string" },
+      shards: { type: "string" },
+      "stripe-latency-ms": { type: "string" },
+      "stripe-rate-limit": { type: "string" },
+      seed: { type: "string" },
+      "kill-leader-after": { type: "string" },
+      "pause-leader": { type: "string" },
+      "pause-leader-after": { type: "string" },
+      "lease-ms": { type: "string" },
+      "budget-ms": { type: "string" },
+      "max-rounds": { type: "string" },
+      "max-links": { type: "string" },
+      json: { type: "boolean" },
+      report: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    false,
+  );
+  if (typeof parsed === "string") {
+    const option = /'(?:--)?([a-z-]+)/.exec(parsed)?.[1] ?? "options";
+    throw new OptionError(option, parsed);
   }
   const v = parsed.values;
   const leaseMs = wholeNumber("lease-ms", v["lease-ms"], 5000, 1000, 600_000);

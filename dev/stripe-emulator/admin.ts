@@ -18,17 +18,31 @@ import type { Json } from "./json";
 import type { RequestEntry } from "./request-log";
 import type { AdminSnapshot } from "./snapshot";
 
+/** What the admin API can do to the emulator; the StripeEmulator handle (index.ts) offers the same to code. */
 export interface EmulatorControls {
-  snapshot(): AdminSnapshot;
+  /** Replaces the fault plan. */
+  setFaults(plan: FaultPlan): void;
+  /** Deterministic one-shot faults for tests, struck by the next matching requests. */
+  injectNext(fault: InjectedFault): void;
+  /** Forgets queued one-shot faults (those aimed at `apiKey` only, if given); returns the strikes left. */
+  cancelInjected(apiKey?: string): number;
+  /** Requests a `hold` fault is keeping, oldest first. */
+  heldRequests(): HeldRequestSummary[];
+  /** Lets matching held requests go on, as if they had just arrived; returns how many. */
+  releaseHeld(filter?: HeldFilter): number;
+  /** Drops matching held requests unexecuted (their sender died); returns how many. */
+  discardHeld(filter?: HeldFilter): number;
+  /** Every /v1 request answered so far after `afterSeq`: sender, execution time, card attempt. */
+  requestLog(afterSeq?: number): { entries: RequestEntry[]; dropped: number };
+  /** Moves the emulator clock forward (idempotency keys expire at exactly 24 h on it). */
   advanceClock(ms: number): void;
   now(): number;
-  setFaults(plan: FaultPlan): void;
-  injectNext(fault: InjectedFault): void;
-  cancelInjected(apiKey?: string): number;
-  heldRequests(): HeldRequestSummary[];
-  releaseHeld(filter?: HeldFilter): number;
-  discardHeld(filter?: HeldFilter): number;
-  requestLog(afterSeq?: number): { entries: RequestEntry[]; dropped: number };
+  /** Same data as GET /__emulator/state. */
+  snapshot(): AdminSnapshot;
+  /**
+   * Forgets all objects, idempotency keys, counters and the request log, queued one-shot faults, held
+   * requests (dropped unexecuted) and rate-limit budgets; keeps the plan and clock.
+   */
   reset(): void;
 }
 

@@ -8,17 +8,18 @@
  *   const emulator = await startStripeEmulator();
  *   const stripe = new Stripe("sk_test_local", { host: emulator.host, port: emulator.port, protocol: "http" });
  */
+import type { EmulatorControls } from "./admin";
 import { EmulatorClock } from "./clock";
 import { FaultInjector, type FaultPlan, type InjectedFault } from "./faults";
-import { HeldRequests, type HeldFilter, type HeldRequestSummary } from "./hold";
+import { HeldRequests, type HeldFilter } from "./hold";
 import { IdempotencyStore } from "./idempotency";
 import { loadState, saveState } from "./persistence";
 import { PINNED_API_VERSION } from "./api-version";
 import { Pipeline } from "./pipeline";
-import { RequestLog, type RequestEntry } from "./request-log";
+import { RequestLog } from "./request-log";
 import { DEFAULT_SEARCH_INDEXING_DELAY_MS } from "./search-index";
 import { startHttpServer } from "./server";
-import { buildSnapshot, type AdminSnapshot } from "./snapshot";
+import { buildSnapshot } from "./snapshot";
 import { Store } from "./store";
 
 export type { FaultPlan, InjectedFault, InjectedFaultKind } from "./faults";
@@ -58,7 +59,8 @@ export interface StripeEmulatorOptions {
   singleAccount?: boolean;
 }
 
-export interface StripeEmulator {
+/** A running emulator: where it listens, how to stop it, and the admin API's controls for code. */
+export interface StripeEmulator extends EmulatorControls {
   readonly host: string;
   readonly port: number;
   readonly protocol: "http";
@@ -66,30 +68,6 @@ export interface StripeEmulator {
   readonly url: string;
   /** Closes all sockets, including held ones. */
   stop(): Promise<void>;
-  /** Replaces the fault plan. */
-  setFaults(plan: FaultPlan): void;
-  /** Deterministic one-shot faults for tests, struck by the next matching requests. */
-  injectNext(fault: InjectedFault): void;
-  /** Forgets queued one-shot faults (those aimed at `apiKey` only, if given); returns the strikes left. */
-  cancelInjected(apiKey?: string): number;
-  /** Requests a `hold` fault is keeping, oldest first. */
-  heldRequests(): HeldRequestSummary[];
-  /** Lets matching held requests go on, as if they had just arrived; returns how many. */
-  releaseHeld(filter?: HeldFilter): number;
-  /** Drops matching held requests unexecuted (their sender died); returns how many. */
-  discardHeld(filter?: HeldFilter): number;
-  /** Every /v1 request answered so far after `afterSeq`: sender, execution time, card attempt. */
-  requestLog(afterSeq?: number): { entries: RequestEntry[]; dropped: number };
-  /** Moves the emulator clock forward (idempotency keys expire at exactly 24 h on it). */
-  advanceClock(ms: number): void;
-  now(): number;
-  /** Same data as GET /__emulator/state. */
-  snapshot(): AdminSnapshot;
-  /**
-   * Forgets all objects, idempotency keys, counters and the request log, queued one-shot faults, held
-   * requests (dropped unexecuted) and rate-limit budgets; keeps the plan and clock.
-   */
-  reset(): void;
 }
 
 export async function startStripeEmulator(opts: StripeEmulatorOptions = {}): Promise<StripeEmulator> {

@@ -279,63 +279,66 @@ export class DynamoBillingStore implements SubscriptionSource, ChargeLedger, Due
           },
         };
       case "deactivate":
-        // Dropping dueShard takes the subscription out of the sparse due index.
-        return {
-          Update: {
-            TableName,
-            Key,
-            ConditionExpression: atPeriod,
-            UpdateExpression:
-              "SET #status = :status, #statusReason = :reason, #updatedAt = :now, #fence = :fence REMOVE #dueShard",
-            ExpressionAttributeNames: {
-              ...names,
-              "#status": "status",
-              "#statusReason": "statusReason",
-              "#updatedAt": "updatedAt",
-              "#fence": "fence",
-              "#dueShard": "dueShard",
-            },
-            ExpressionAttributeValues: {
-              ":periodStart": change.periodStart,
-              ":status": change.status,
-              ":reason": change.reason,
-              ":now": now,
-              ":fence": fence,
-            },
-          },
-        };
+        return retireUpdate(
+          { TableName, Key },
+          { expression: atPeriod, names, values: { ":periodStart": change.periodStart } },
+          { status: change.status, reason: change.reason, now, fence },
+        );
       case "quarantine-invalid": {
         // Only the record as it was read: a fix that landed since (updatedAt moved) is not overwritten.
         const observed = typeof change.observedUpdatedAt === "string" ? change.observedUpdatedAt : null;
-        return {
-          Update: {
-            TableName,
-            Key,
-            ConditionExpression:
-              observed === null
-                ? "attribute_exists(subscriptionId)"
-                : "attribute_exists(subscriptionId) AND #updatedAt = :observed",
-            UpdateExpression:
-              "SET #status = :status, #statusReason = :reason, #updatedAt = :now, #fence = :fence REMOVE #dueShard",
-            ExpressionAttributeNames: {
-              "#status": "status",
-              "#statusReason": "statusReason",
-              "#updatedAt": "updatedAt",
-              "#fence": "fence",
-              "#dueShard": "dueShard",
-            },
-            ExpressionAttributeValues: {
-              ":status": "quarantined",
-              ":reason": change.reason,
-              ":now": now,
-              ":fence": fence,
-              ...(observed !== null && { ":observed": observed }),
-            },
-          },
-        };
+        return retireUpdate(
+          { TableName, Key },
+          observed === null
+            ? { expression: "attribute_exists(subscriptionId)", values: {} }
+            : {
+                expression: "attribute_exists(subscriptionId) AND #updatedAt = :observed",
+                values: { ":observed": observed },
+              },
+          { status: "quarantined", reason: change.reason, now, fence },
+        );
       }
     }
   }
+}
+
+/**
+ * The update that takes a subscription out of billing: status and reason, updatedAt and fence set, and
+ * dueShard dropped, which takes it out of the sparse due index. Deactivation and quarantine write these
+ * same attributes and differ only in the condition on the record, so the update is written once.
+ */
+function retireUpdate(
+  target: { readonly TableName: string; readonly Key: Record<string, unknown> },
+  condition: {
+    readonly expression: string;
+    readonly names?: Record<string, string>;
+    readonly values: Record<string, unknown>;
+  },
+  set: { readonly status: string; readonly reason: string; readonly now: string; readonly fence: number },
+): FencedItem {
+  return {
+    Update: {
+      ...target,
+      ConditionExpression: condition.expression,
+      UpdateExpression:
+        "SET #status = :status, #statusReason = :reason, #updatedAt = :now, #fence = :fence REMOVE #dueShard",
+      ExpressionAttributeNames: {
+        ...condition.names,
+        "#status": "status",
+        "#statusReason": "statusReason",
+        "#updatedAt": "updatedAt",
+        "#fence": "fence",
+        "#dueShard": "dueShard",
+      },
+      ExpressionAttributeValues: {
+        ...condition.values,
+        ":status": set.status,
+        ":reason": set.reason,
+        ":now": set.now,
+        ":fence": set.fence,
+      },
+    },
+  };
 }
 
 /** DynamoDB's LastEvaluatedKey as an opaque string, and back. */

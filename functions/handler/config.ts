@@ -139,16 +139,7 @@ function stripeSettings(env: Env): StripeSettings {
 }
 
 function leaseTimings(env: Env): LeaseTimings {
-  const value = (field: keyof typeof LEASE_VARIABLES) =>
-    whole(env, LEASE_VARIABLES[field], DEFAULT_LEASE_TIMINGS[field]);
-  return validateTimings(
-    {
-      leaseDurationMs: value("leaseDurationMs"),
-      renewIntervalMs: value("renewIntervalMs"),
-      safetyMarginMs: value("safetyMarginMs"),
-    },
-    LEASE_VARIABLES,
-  );
+  return validateTimings(wholeFields(env, LEASE_VARIABLES, DEFAULT_LEASE_TIMINGS), LEASE_VARIABLES);
 }
 
 /**
@@ -166,16 +157,9 @@ function checkSafetyMarginCoversStripe(lease: LeaseTimings, stripe: StripeSettin
 }
 
 function runSettingsFrom(env: Env): RunSettings {
-  const value = (field: keyof typeof RUN_VARIABLES) =>
-    whole(env, RUN_VARIABLES[field], DEFAULT_RUN_SETTINGS[field]);
   return runSettings(
     {
-      shardCount: value("shardCount"),
-      concurrency: value("concurrency"),
-      pageSize: value("pageSize"),
-      stopClaimingMarginMs: value("stopClaimingMarginMs"),
-      standbyPollMs: value("standbyPollMs"),
-      maxContinuationLinks: value("maxContinuationLinks"),
+      ...wholeFields(env, RUN_VARIABLES, DEFAULT_RUN_SETTINGS),
       ...(env.DECLINE_RETRY_DAYS !== undefined && { retrySchedule: retryDays(env.DECLINE_RETRY_DAYS) }),
     },
     RUN_VARIABLES,
@@ -220,6 +204,22 @@ function endpointUrl(env: Env, name: string): string {
 const MAX_15_DIGITS = 999_999_999_999_999;
 
 /** A whole number written in decimal digits; range checks are the validators' (they name the variable). */
+/**
+ * Each field's whole number from the variable `variables` names for it, or its default. The lease timings
+ * and the run settings are read alike, field by field in the order their variables are listed (so the
+ * first bad one is the one reported), then checked by validateTimings and runSettings.
+ */
+function wholeFields<K extends string>(
+  env: Env,
+  variables: Readonly<Record<K, string>>,
+  defaults: Readonly<Record<NoInfer<K>, number>>,
+): Record<K, number> {
+  const values = {} as Record<K, number>;
+  for (const field of Object.keys(variables) as K[])
+    values[field] = whole(env, variables[field], defaults[field]);
+  return values;
+}
+
 function whole(env: Env, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return fallback;

@@ -5,17 +5,17 @@
  * requests graph). The figures are checked against the tables themselves, not against constants.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
+import { type SubscriptionSeed } from "../../dev/seed";
 import { scanAll } from "../../dev/invariants";
 import { METRIC } from "../../functions/observability/metric-names";
 import {
-  HANDLER_KEY as KEY,
   captureOutput,
   handlerEnvironment,
   lambdaContext,
   loadHandler,
   logLines,
   scheduledEvent,
+  seedStack,
   startHandlerStack,
   type HandlerStack,
 } from "./harness";
@@ -43,12 +43,7 @@ function book(): SubscriptionSeed[] {
 
 beforeAll(async () => {
   stack = await startHandlerStack("backlog-metrics");
-  await seedSubscriptions(
-    stack.tables.doc,
-    stack.tables.names,
-    stripeClient(KEY, stack.emulator.url),
-    book(),
-  );
+  await seedStack(stack, book());
 });
 afterAll(async () => {
   vi.unstubAllEnvs();

@@ -12,15 +12,15 @@ import {
   parseBillingEvent,
   type BillingRequest,
 } from "../../functions/handler/billing-event";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
+import { dueSubscriptions } from "../../dev/seed";
 import { arbitraryEvent, mutations, validEvent, type Case } from "./event-arbitraries";
 import {
-  HANDLER_KEY,
   handlerEnvironment,
   lambdaContext,
   loadHandler,
   settle,
   stackState,
+  seedStack,
   startHandlerStack,
   type HandlerStack,
 } from "./harness";
@@ -103,12 +103,7 @@ describe("refused events through the handler", () => {
   beforeAll(async () => {
     stack = await startHandlerStack("event-props");
     // Due work on every shard: an event wrongly accepted would write and call Stripe.
-    await seedSubscriptions(
-      stack.tables.doc,
-      stack.tables.names,
-      stripeClient(HANDLER_KEY, stack.emulator.url),
-      dueSubscriptions(4, "2026-11-23T12:00:00.000Z", 2),
-    );
+    await seedStack(stack, dueSubscriptions(4, "2026-11-23T12:00:00.000Z", 2));
   });
   afterAll(async () => {
     vi.unstubAllEnvs();

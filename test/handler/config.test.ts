@@ -9,9 +9,8 @@ import { checkTimeBudget, readConfig } from "../../functions/handler/config";
 import { InvalidInputError } from "../../functions/core/input-error";
 import { MIN_WORKING_WINDOW_MS } from "../../functions/core/lease/lease-timings";
 import { runSettings } from "../../functions/core/billing-run/run-config";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
+import { dueSubscriptions } from "../../dev/seed";
 import {
-  HANDLER_KEY,
   captureOutput,
   handlerEnvironment,
   lambdaContext,
@@ -20,6 +19,7 @@ import {
   scheduledEvent,
   settle,
   stackState,
+  seedStack,
   startHandlerStack,
   type HandlerStack,
 } from "./harness";
@@ -245,12 +245,7 @@ describe("through the handler", () => {
   beforeAll(async () => {
     stack = await startHandlerStack("config");
     // Due work: settings wrongly accepted would take the lease, write and charge.
-    await seedSubscriptions(
-      stack.tables.doc,
-      stack.tables.names,
-      stripeClient(HANDLER_KEY, stack.emulator.url),
-      dueSubscriptions(2, "2026-11-23T12:00:00.000Z"),
-    );
+    await seedStack(stack, dueSubscriptions(2, "2026-11-23T12:00:00.000Z"));
   });
   afterAll(async () => {
     vi.unstubAllEnvs();

@@ -7,17 +7,17 @@
  * of its cap; and an Invoke that fails is logged and counted while the invocation still succeeds.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
+import { dueSubscriptions } from "../../dev/seed";
 import { checkInvariants, fetchProviderRecord } from "../../dev/invariants";
 import { startInvokeServer, type Answer, type InvokeServer } from "../../dev/lambda-invoke";
 import {
   budgetContext,
   captureOutput,
-  HANDLER_KEY,
   handlerEnvironment,
   loadHandler,
   logLines,
   scheduledEvent,
+  seedStack,
   startHandlerStack,
   type HandlerStack,
 } from "./harness";
@@ -44,12 +44,7 @@ beforeEach(async () => {
     onInvoke: () => undefined,
     answer: () => answer,
   });
-  await seedSubscriptions(
-    stack.tables.doc,
-    stack.tables.names,
-    stripeClient(HANDLER_KEY, stack.emulator.url),
-    dueSubscriptions(BOOK, AS_OF),
-  );
+  await seedStack(stack, dueSubscriptions(BOOK, AS_OF));
   // Each renewal takes a few hundred ms: the book outlasts a short budget.
   stack.emulator.setFaults({ latencyMs: 100 });
 });

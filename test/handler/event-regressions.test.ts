@@ -6,16 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import {
-  dueSubscriptions,
-  monthlySeed,
-  seedSubscriptions,
-  stripeClient,
-  type SubscriptionSeed,
-} from "../../dev/seed";
+import { dueSubscriptions, monthlySeed, type SubscriptionSeed } from "../../dev/seed";
 import { scanAll } from "../../dev/invariants";
 import {
-  HANDLER_KEY,
   captureOutput,
   handlerEnvironment,
   lambdaContext,
@@ -24,6 +17,7 @@ import {
   scheduledEvent,
   settle,
   stackState,
+  seedStack,
   startHandlerStack,
   type HandlerStack,
 } from "./harness";
@@ -39,12 +33,7 @@ function startingIn(inMs: number, subscriptionId: string): SubscriptionSeed {
 
 beforeAll(async () => {
   stack = await startHandlerStack("event-regressions");
-  await seedSubscriptions(
-    stack.tables.doc,
-    stack.tables.names,
-    stripeClient(HANDLER_KEY, stack.emulator.url),
-    [...dueSubscriptions(3, PAST), startingIn(2 * 60_000, "sub_starts_in_2_minutes")],
-  );
+  await seedStack(stack, [...dueSubscriptions(3, PAST), startingIn(2 * 60_000, "sub_starts_in_2_minutes")]);
 });
 afterAll(async () => {
   vi.unstubAllEnvs();

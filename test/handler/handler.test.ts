@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
+import { dueSubscriptions } from "../../dev/seed";
 import {
   HANDLER_KEY as KEY,
   handlerEnvironment,
@@ -13,6 +13,7 @@ import {
   loadHandler,
   scheduledEvent,
   stackState,
+  seedStack,
   startHandlerStack,
   type HandlerStack,
 } from "./harness";
@@ -26,12 +27,7 @@ function environment(extra: Record<string, string> = {}): Record<string, string>
 
 beforeAll(async () => {
   stack = await startHandlerStack("handler");
-  await seedSubscriptions(
-    stack.tables.doc,
-    stack.tables.names,
-    stripeClient(KEY, stack.emulator.url),
-    dueSubscriptions(5, AS_OF),
-  );
+  await seedStack(stack, dueSubscriptions(5, AS_OF));
 });
 afterAll(async () => {
   vi.unstubAllEnvs();

@@ -7,6 +7,7 @@ import { vi } from "vitest";
 import type { Context } from "aws-lambda";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { scanAll } from "../../dev/invariants";
+import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
 import { localLambdaContext } from "../../dev/lambda-context";
 import { createTestTables, type TestTables } from "../support/dynamo";
 
@@ -20,6 +21,16 @@ export interface HandlerStack {
 export async function startHandlerStack(label: string): Promise<HandlerStack> {
   const [tables, emulator] = await Promise.all([createTestTables(label), startStripeEmulator()]);
   return { tables, emulator };
+}
+
+/** Seeds the stack's tables, with the customers and cards made in its emulator under HANDLER_KEY. */
+export async function seedStack(stack: HandlerStack, seeds: readonly SubscriptionSeed[]): Promise<void> {
+  await seedSubscriptions(
+    stack.tables.doc,
+    stack.tables.names,
+    stripeClient(HANDLER_KEY, stack.emulator.url),
+    seeds,
+  );
 }
 
 /** A Lambda context whose invocation has `remainingMs` left. */

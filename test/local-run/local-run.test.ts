@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { LocalRunSummary } from "../../dev/local-run/summary";
-import { alive, portClosed, startRunner } from "./runner";
+import { alive, portClosed, startRunner, twoContenderArgs } from "./runner";
 
 describe("npm start", () => {
   it("lists its options with defaults, and refuses a bad value naming the option (exit 2)", async () => {
@@ -33,21 +33,7 @@ describe("npm start", () => {
   it("bills a small data set with several contender processes and passes every invariant (--json)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "local-run-"));
     const report = join(dir, "plain.html");
-    const out = await startRunner([
-      "--subscriptions",
-      "24",
-      "--contenders",
-      "2",
-      "--lease-ms",
-      "2000",
-      // Two processes and nothing else: a leader slowed past its safe time on a busy machine would
-      // otherwise hand over to a continuation link (test/local-run/continuation.test.ts covers those).
-      "--max-links",
-      "0",
-      "--json",
-      "--report",
-      report,
-    ]).done;
+    const out = await startRunner(twoContenderArgs(24, report)).done;
     expect(out.code, out.stderr).toBe(0);
     const summary = JSON.parse(out.stdout) as LocalRunSummary; // stdout holds the summary and nothing else
 

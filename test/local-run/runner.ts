@@ -68,6 +68,33 @@ export function startRunner(args: readonly string[], timeoutMs = 110_000): Runne
   };
 }
 
+/**
+ * The arguments of a small run: two contender processes on a 2 s lease, no continuation links (a leader
+ * slowed past its safe time on a busy machine hands over to the standby, not to a link:
+ * test/local-run/continuation.test.ts covers those), the JSON summary on stdout and the HTML report at
+ * `report`. The plain run and the takeover run use it; `extra` adds what they do besides.
+ */
+export function twoContenderArgs(
+  subscriptions: number,
+  report: string,
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    "--subscriptions",
+    String(subscriptions),
+    "--contenders",
+    "2",
+    ...extra,
+    "--lease-ms",
+    "2000",
+    "--max-links",
+    "0",
+    "--json",
+    "--report",
+    report,
+  ];
+}
+
 /** True if nothing accepts connections on the endpoint's port any more. */
 export function portClosed(endpoint: string): Promise<boolean> {
   const url = new URL(endpoint);

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalRunSummary } from "../../dev/local-run/summary";
-import { startRunner } from "./runner";
+import { startRunner, twoContenderArgs } from "./runner";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -31,22 +31,8 @@ describe("npm start -- --kill-leader-after", () => {
   let stderr: string;
 
   beforeAll(async () => {
-    const out = await startRunner([
-      "--subscriptions",
-      "40",
-      "--contenders",
-      "2",
-      "--kill-leader-after",
-      "6",
-      "--lease-ms",
-      "2000",
-      // The takeover is the standby's, as before continuation links: none are sent here.
-      "--max-links",
-      "0",
-      "--json",
-      "--report",
-      report,
-    ]).done;
+    // The takeover is the standby's, as before continuation links: none are sent here.
+    const out = await startRunner(twoContenderArgs(40, report, ["--kill-leader-after", "6"])).done;
     exitCode = out.code;
     stderr = out.stderr;
     summary = JSON.parse(out.stdout) as LocalRunSummary;

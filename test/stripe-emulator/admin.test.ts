@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Stripe from "stripe";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   PINNED_API_VERSION,
   startStripeEmulator,
@@ -18,22 +18,12 @@ import {
 } from "../../dev/stripe-emulator";
 import { waitFor } from "../support/pause";
 import { AUTH, errorOf, raw } from "./support/http";
-import { emulatorClient, rejection } from "./support/target";
+import { emulatorClient, rejection, useEmulatorAndClient } from "./support/target";
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-beforeAll(async () => {
-  emulator = await startStripeEmulator();
-  stripe = emulatorClient(emulator);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-beforeEach(() => {
-  emulator.reset();
-  emulator.setFaults({});
-});
+useEmulatorAndClient((started) => ({ emulator, stripe } = started));
 
 const admin = (method: string, path: string, body?: unknown) =>
   raw(emulator.url, {

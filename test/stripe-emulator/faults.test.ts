@@ -9,22 +9,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { waitFor } from "../support/pause";
 import { AUTH, errorOf, raw } from "./support/http";
-import { emulatorClient, rejection } from "./support/target";
+import { emulatorClient, rejection, useEmulatorAndClient } from "./support/target";
 
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-beforeAll(async () => {
-  emulator = await startStripeEmulator({ seed: 42 });
-  stripe = emulatorClient(emulator);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-beforeEach(() => {
-  emulator.reset();
-  emulator.setFaults({});
-});
+useEmulatorAndClient((started) => ({ emulator, stripe } = started), { seed: 42 });
 
 const params: Stripe.PaymentIntentCreateParams = {
   amount: 1800,

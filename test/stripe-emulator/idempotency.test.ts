@@ -3,26 +3,16 @@
  * latency, crashes after the charge, and the 24-hour expiry on the emulator's clock.
  */
 import Stripe from "stripe";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { AUTH, raw } from "./support/http";
-import { emulatorClient, rejection } from "./support/target";
+import { emulatorClient, rejection, useEmulatorAndClient } from "./support/target";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 let emulator: StripeEmulator;
 let stripe: Stripe;
 
-beforeAll(async () => {
-  emulator = await startStripeEmulator({ seed: 1 });
-  stripe = emulatorClient(emulator);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
-beforeEach(() => {
-  emulator.reset();
-  emulator.setFaults({});
-});
+useEmulatorAndClient((started) => ({ emulator, stripe } = started), { seed: 1 });
 
 const params: Stripe.PaymentIntentCreateParams = {
   amount: 2500,

@@ -8,7 +8,8 @@ import type { StripeEmulator } from "../../dev/stripe-emulator";
 import { systemClock, type Clock } from "../../functions/core/clock";
 import type { NewPaymentIntent, SendGuard } from "../../functions/core/payments/payment-gateway";
 import type { StripeGateway, StripeGatewayOptions } from "../../functions/stripe/stripe-gateway";
-import { gatewayAt, renewalAt, useEmulator } from "./support/gateway";
+import { gatewayAt, renewalAt } from "./support/gateway";
+import { useEmulator } from "../support/emulator";
 
 const CONFIRM_ROUTE = "POST /v1/payment_intents/:id/confirm";
 let emulator: StripeEmulator;

@@ -11,7 +11,8 @@ import {
   renewalMetadata,
   type NewPaymentIntent,
 } from "../../functions/core/payments/payment-gateway";
-import { gatewayAt, KEY, PERIOD, renewalAt, useEmulator } from "./support/gateway";
+import { gatewayAt, KEY, PERIOD, renewalAt } from "./support/gateway";
+import { useEmulator } from "../support/emulator";
 
 let emulator: StripeEmulator;
 

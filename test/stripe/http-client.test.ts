@@ -8,7 +8,8 @@ import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import type { StripeEmulator } from "../../dev/stripe-emulator";
 import { noHiddenRetryHttpClient, underGuard, type GuardedTry } from "../../functions/stripe/http-client";
-import { KEY, useEmulator } from "./support/gateway";
+import { KEY } from "./support/gateway";
+import { useEmulator } from "../support/emulator";
 
 let emulator: StripeEmulator;
 useEmulator((started) => (emulator = started));

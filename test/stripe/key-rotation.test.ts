@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import type { StripeEmulator } from "../../dev/stripe-emulator";
 import { PaymentProviderConfigError } from "../../functions/stripe/stripe-gateway";
-import { gatewayAt, KEY, renewalAt, useEmulator } from "./support/gateway";
+import { gatewayAt, KEY, renewalAt } from "./support/gateway";
+import { useEmulator } from "../support/emulator";
 
 const REFUSED = "sk_test_revoked-key";
 const ALSO_REFUSED = "sk_test_another-bad-key";

@@ -14,6 +14,7 @@ import type { ChargeLedger } from "../../functions/core/billing-run/ports";
 import { createBillingJob, createGateway, leaderDeps } from "../../functions/handler/billing-job";
 import type { FunctionConfig } from "../../functions/handler/config";
 import type { LeaseTimings } from "../../functions/core/lease/lease-timings";
+import { localFunctionConfig } from "../../dev/function-config";
 import type { TestTables } from "./dynamo";
 
 export const TEST_API_KEY = "sk_test_lease_billing_tests";
@@ -43,19 +44,10 @@ export function testConfig(
   emulatorUrl: string,
   options: ContenderOptions = {},
 ): FunctionConfig {
-  const url = new URL(emulatorUrl);
-  return {
-    tables: tables.names,
-    dynamoEndpoint: tables.endpoint,
-    stripe: {
-      key: { from: "env", value: TEST_API_KEY },
-      host: url.hostname,
-      port: Number(url.port),
-      protocol: "http",
-      accountRequestsPerSecond: options.accountRequestsPerSecond ?? 1000,
-      timeoutMs: options.timeoutMs ?? 2_000,
-      maxNetworkRetries: 2,
-    },
+  return localFunctionConfig(tables, emulatorUrl, {
+    apiKey: TEST_API_KEY,
+    accountRequestsPerSecond: options.accountRequestsPerSecond ?? 1000,
+    timeoutMs: options.timeoutMs ?? 2_000,
     lease: {
       leaseDurationMs: 3_000,
       renewIntervalMs: 1_000,
@@ -64,7 +56,7 @@ export function testConfig(
       ...options.lease,
     },
     run: runSettings({ standbyPollMs: 100, stopClaimingMarginMs: 0, ...options.settings }),
-  };
+  });
 }
 
 export interface ContenderRun {

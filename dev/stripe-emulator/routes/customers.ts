@@ -7,6 +7,7 @@ import type { CustomerRecord } from "../records";
 import { renderCustomer } from "../render";
 import { defineRoute, ok } from "../route";
 import { attachPaymentMethod, resolvePaymentMethod } from "../payment-methods";
+import { defineRetrieveRoute } from "./retrieve";
 
 export const createCustomer = defineRoute({
   method: "POST",
@@ -61,18 +62,12 @@ export const createCustomer = defineRoute({
   },
 });
 
-export const retrieveCustomer = defineRoute({
-  method: "GET",
-  pattern: "/v1/customers/:id",
-  validate({ params, path }) {
-    const r = new ParamReader(params);
-    readExpand(r, []);
-    r.done();
-    return path.id!;
-  },
-  execute(ctx, id) {
+export const retrieveCustomer = defineRetrieveRoute(
+  "/v1/customers/:id",
+  (ctx, id) => {
     const customer = ctx.store.customers.get(id);
     if (!customer) throw resourceMissing("customer", id, "id", 404);
-    return ok(renderCustomer(customer));
+    return customer;
   },
-});
+  renderCustomer,
+);

@@ -5,6 +5,7 @@ import { ParamReader } from "../params";
 import { attachPaymentMethod, resolvePaymentMethod } from "../payment-methods";
 import { renderPaymentMethod } from "../render";
 import { defineRoute, ok } from "../route";
+import { defineRetrieveRoute } from "./retrieve";
 
 export const attachPaymentMethodRoute = defineRoute({
   method: "POST",
@@ -25,16 +26,8 @@ export const attachPaymentMethodRoute = defineRoute({
   },
 });
 
-export const retrievePaymentMethod = defineRoute({
-  method: "GET",
-  pattern: "/v1/payment_methods/:id",
-  validate({ params, path }) {
-    const r = new ParamReader(params);
-    readExpand(r, []);
-    r.done();
-    return path.id!;
-  },
-  execute(ctx, id) {
-    return ok(renderPaymentMethod(resolvePaymentMethod(ctx, id, "payment_method", 404)));
-  },
-});
+export const retrievePaymentMethod = defineRetrieveRoute(
+  "/v1/payment_methods/:id",
+  (ctx, id) => resolvePaymentMethod(ctx, id, "payment_method", 404),
+  renderPaymentMethod,
+);

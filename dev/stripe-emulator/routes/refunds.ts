@@ -6,6 +6,7 @@ import { newId } from "../random";
 import type { ChargeRecord, RefundRecord } from "../records";
 import { renderRefund } from "../render";
 import { defineRoute, ok, type ExecContext } from "../route";
+import { defineRetrieveRoute } from "./retrieve";
 
 function chargeToRefund(ctx: ExecContext, input: { charge?: string; paymentIntent?: string }): ChargeRecord {
   if (input.charge !== undefined) {
@@ -100,18 +101,12 @@ export const createRefund = defineRoute({
   },
 });
 
-export const retrieveRefund = defineRoute({
-  method: "GET",
-  pattern: "/v1/refunds/:id",
-  validate({ params, path }) {
-    const r = new ParamReader(params);
-    readExpand(r, []);
-    r.done();
-    return path.id!;
-  },
-  execute(ctx, id) {
+export const retrieveRefund = defineRetrieveRoute(
+  "/v1/refunds/:id",
+  (ctx, id) => {
     const refund = ctx.store.refunds.get(id);
     if (!refund) throw resourceMissing("refund", id, "id", 404);
-    return ok(renderRefund(refund));
+    return refund;
   },
-});
+  renderRefund,
+);

@@ -3,12 +3,13 @@
  * the time it was sent, and at the end every PaymentIntent of the job is the ledger's for its period or
  * canceled. On DynamoDB Local and the emulator over HTTP, counting attempts from the emulator's own log.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { describe, expect, it, vi } from "vitest";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { monthlySeed, stripeClient, type SubscriptionSeed, type TestCard } from "../../../dev/seed";
 import { createBillingJob } from "../../../functions/handler/billing-job";
 import { renewalMetadata, type PaymentGateway } from "../../../functions/core/payments/payment-gateway";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { seedWithTestKey } from "../../support/seeding";
 import { delegate, FAST_LEASE, startContender, testConfig, TEST_API_KEY } from "../../support/billing";
 import { systemClock, type Clock } from "../../../functions/core/clock";
@@ -17,12 +18,7 @@ const DAY = 86_400_000;
 let tables: TestTables;
 let emulator: StripeEmulator;
 
-beforeAll(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("attempts"), startStripeEmulator()]);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
+useTablesAndEmulator("attempts", (started) => ({ tables, emulator } = started));
 
 function due(subscriptionId: string, card: TestCard): SubscriptionSeed {
   return monthlySeed(subscriptionId, new Date(Date.now() - DAY), { card, amount: 2500 });

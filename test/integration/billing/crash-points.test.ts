@@ -4,13 +4,14 @@
  * over when the lease expires and finishes the work.
  * Invariants (docs/design.md#invariants): 1 (no double charge), 2 (nothing due lost), 5 (ledger ⇄ Stripe).
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { dueSubscriptions } from "../../../dev/seed";
 import { checkInvariants } from "../../../dev/invariants";
 import type { PaymentGateway } from "../../../functions/core/payments/payment-gateway";
 import type { ChargeLedger } from "../../../functions/core/billing-run/ports";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { seedWithTestKey } from "../../support/seeding";
 import { delegate, startContender } from "../../support/billing";
 
@@ -18,12 +19,9 @@ const AS_OF = "2026-11-23T12:00:00.000Z";
 let tables: TestTables;
 let emulator: StripeEmulator;
 
+useTablesAndEmulator("crash", (started) => ({ tables, emulator } = started), { each: true });
 beforeEach(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("crash"), startStripeEmulator()]);
   await seedWithTestKey(tables, emulator.url, dueSubscriptions(6, AS_OF));
-});
-afterEach(async () => {
-  await emulator?.stop();
 });
 
 class SimulatedCrash extends Error {}

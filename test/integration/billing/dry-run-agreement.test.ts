@@ -5,13 +5,14 @@
  * the same instant then charges and quarantines, period for period.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { monthlySeed, storedMonthly, type InvalidSeed, type SubscriptionSeed } from "../../../dev/seed";
 import { dryRun } from "../../../functions/core/billing-run/dry-run";
 import { createBillingJob } from "../../../functions/handler/billing-job";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { startContender, testConfig } from "../../support/billing";
 import { seedWithTestKey } from "../../support/seeding";
 
@@ -42,12 +43,7 @@ let tables: TestTables;
 let emulator: StripeEmulator;
 let caseNumber = 0;
 
-beforeAll(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("dry-agree"), startStripeEmulator()]);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
+useTablesAndEmulator("dry-agree", (started) => ({ tables, emulator } = started));
 
 /** A record of `kind` whose period began `daysAgo` days ago (negative: starts in the future). */
 function record(id: string, kind: Kind, daysAgo: number, now: number): SubscriptionSeed | InvalidSeed {

@@ -4,11 +4,12 @@
  * Invariants (docs/design.md#invariants): 1 (one charge per period), 2 (nothing due dropped),
  * 5 (ledger ⇄ provider).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { dueSubscriptions } from "../../../dev/seed";
 import { checkInvariants } from "../../../dev/invariants";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { seedWithTestKey } from "../../support/seeding";
 import { countingGateway, startContender } from "../../support/billing";
 
@@ -16,15 +17,11 @@ const AS_OF = "2026-11-23T12:00:00.000Z";
 let tables: TestTables;
 let emulator: StripeEmulator;
 
-beforeAll(async () => {
-  [tables, emulator] = await Promise.all([
-    createTestTables("once"),
-    startStripeEmulator({ latencyMs: 0 } as never),
-  ]);
-  await seedWithTestKey(tables, emulator.url, dueSubscriptions(500, AS_OF));
+useTablesAndEmulator("once", (started) => ({ tables, emulator } = started), {
+  emulator: { latencyMs: 0 } as never,
 });
-afterAll(async () => {
-  await emulator?.stop();
+beforeAll(async () => {
+  await seedWithTestKey(tables, emulator.url, dueSubscriptions(500, AS_OF));
 });
 
 describe("10 concurrent contenders over 500 due subscriptions", () => {

@@ -5,15 +5,16 @@
  * middle one of a renewal's three writes, touches no index at all; the claim adds the record to the
  * index and settling removes it and moves the subscription in the `due` index.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import type { ConsumedCapacity } from "@aws-sdk/client-dynamodb";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../../dev/seed";
 import { runContender } from "../../../functions/core/billing-run/contender";
 import { systemClock } from "../../../functions/core/clock";
 import { createBillingJob, createGateway, leaderDeps } from "../../../functions/handler/billing-job";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { TEST_API_KEY, testConfig } from "../../support/billing";
 
 interface ChargeWrite {
@@ -30,15 +31,11 @@ const plain = (value: unknown) =>
 let tables: TestTables;
 let emulator: StripeEmulator;
 
-beforeAll(async () => {
-  [tables, emulator] = await Promise.all([
-    createTestTables("index-upkeep"),
-    startStripeEmulator({ seed: 3 }),
-  ]);
+useTablesAndEmulator("index-upkeep", (started) => ({ tables, emulator } = started), {
+  emulator: { seed: 3 },
 });
-afterAll(async () => {
+afterAll(() => {
   tables.doc.destroy();
-  await emulator.stop();
 });
 
 it("a renewal's middle write (recording the PaymentIntent) touches no index; the claim and the settlement do", async () => {

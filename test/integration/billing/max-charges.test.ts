@@ -3,22 +3,18 @@
  * (docs/design.md): nothing is charged that nobody decided to charge; a rerun asked for two charges makes
  * two, however many renewals its workers run at once. Its own tables: the rest of the book stays due.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { describe, expect, it } from "vitest";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { monthlySeed } from "../../../dev/seed";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { startContender } from "../../support/billing";
 import { seedWithTestKey } from "../../support/seeding";
 
 let tables: TestTables;
 let emulator: StripeEmulator;
 
-beforeAll(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("cap"), startStripeEmulator()]);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
+useTablesAndEmulator("cap", (started) => ({ tables, emulator } = started));
 
 const paidAtStripe = (id: string) =>
   emulator

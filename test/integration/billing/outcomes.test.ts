@@ -4,13 +4,14 @@
  * and missed periods caught up one charge per period. Invariant 2 (docs/design.md#invariant-2): nothing
  * due is silently dropped.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { skewedClock, systemClock } from "../../../functions/core/clock";
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { monthlySeed, storedMonthly, type SubscriptionSeed } from "../../../dev/seed";
 import { checkInvariants } from "../../../dev/invariants";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import { chargeRecords, type TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { startContender } from "../../support/billing";
 import { seedWithTestKey } from "../../support/seeding";
 import { retrySchedule } from "../../../functions/core/billing/retry-policy";
@@ -48,25 +49,15 @@ async function subscription(id: string) {
     )
   ).Item!;
 }
-async function charges(id: string) {
-  const out = await tables.doc.send(
-    new QueryCommand({
-      TableName: tables.names.charges,
-      KeyConditionExpression: "subscriptionId = :id",
-      ExpressionAttributeValues: { ":id": id },
-      ConsistentRead: true,
-    }),
-  );
-  return out.Items ?? [];
-}
+const charges = (id: string) => chargeRecords(tables, id);
 
 // Three missed monthly periods: started 3 months (and a bit) ago, anchored on that day.
 const threeMonthsAgo = new Date(
   Date.UTC(new Date(NOW).getUTCFullYear(), new Date(NOW).getUTCMonth() - 2, 1, 0, 0, 0),
 );
 
+useTablesAndEmulator("outcomes", (started) => ({ tables, emulator } = started));
 beforeAll(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("outcomes"), startStripeEmulator()]);
   await seedWithTestKey(
     tables,
     emulator.url,
@@ -85,9 +76,6 @@ beforeAll(async () => {
       { subscriptionId: "sub_no_card", shard: 0, item: { ...rawValid(), paymentMethodId: undefined } },
     ],
   );
-});
-afterAll(async () => {
-  await emulator?.stop();
 });
 
 function rawValid() {

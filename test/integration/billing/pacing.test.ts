@@ -4,14 +4,15 @@
  * charge still goes through once (the gateway retries a 429: nothing happened at Stripe). Lock timeouts
  * and the like never do; only a 429 for the account's rate counts. Invariants 1 and 2 still hold.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { beforeAll, expect, it } from "vitest";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../../dev/seed";
 import { checkInvariants } from "../../../dev/invariants";
 import { systemClock } from "../../../functions/core/clock";
 import { runContender } from "../../../functions/core/billing-run/contender";
 import { createBillingJob, createGateway, leaderDeps } from "../../../functions/handler/billing-job";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { TEST_API_KEY, testConfig } from "../../support/billing";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
@@ -19,17 +20,14 @@ const COUNT = 12;
 let tables: TestTables;
 let emulator: StripeEmulator;
 
+useTablesAndEmulator("pacing", (started) => ({ tables, emulator } = started), { emulator: { seed: 3 } });
 beforeAll(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("pacing"), startStripeEmulator({ seed: 3 })]);
   await seedSubscriptions(
     tables.doc,
     tables.names,
     stripeClient(TEST_API_KEY, emulator.url),
     dueSubscriptions(COUNT, AS_OF),
   );
-});
-afterAll(async () => {
-  await emulator?.stop();
 });
 
 it("429s slow the leader that meets them, and every charge still goes through once", async () => {

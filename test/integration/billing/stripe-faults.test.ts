@@ -4,11 +4,12 @@
  * none doubled; charges left in doubt are resolved on the next attempt by looking the PaymentIntent up.
  * Invariants (docs/design.md#invariants): 1, 2 and 5.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { beforeAll, expect, it } from "vitest";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { dueSubscriptions } from "../../../dev/seed";
 import { checkInvariants, scanAll } from "../../../dev/invariants";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { seedWithTestKey } from "../../support/seeding";
 import { startContender } from "../../support/billing";
 
@@ -17,12 +18,9 @@ const COUNT = 120;
 let tables: TestTables;
 let emulator: StripeEmulator;
 
+useTablesAndEmulator("faults", (started) => ({ tables, emulator } = started), { emulator: { seed: 7 } });
 beforeAll(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("faults"), startStripeEmulator({ seed: 7 })]);
   await seedWithTestKey(tables, emulator.url, dueSubscriptions(COUNT, AS_OF));
-});
-afterAll(async () => {
-  await emulator?.stop();
 });
 
 it("finishes every charge exactly once through 429s, 500s, timeouts and dropped connections", async () => {

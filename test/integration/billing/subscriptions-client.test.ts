@@ -10,7 +10,7 @@
  * reads the new ones; a status change waits for the charge to settle (a typed conflict, nothing written).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
 import { stripeClient } from "../../../dev/seed";
 import { checkInvariants, fetchProviderRecord } from "../../../dev/invariants";
@@ -18,7 +18,7 @@ import { SubscriptionsClient } from "../../../functions/client/subscriptions-cli
 import { nextPeriodStart } from "../../../functions/core/billing/calendar";
 import { skewedClock, systemClock } from "../../../functions/core/clock";
 import type { ChargeLedger } from "../../../functions/core/billing-run/ports";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import { chargeRecords, createTestTables, type TestTables } from "../../support/dynamo";
 import { startContender, TEST_API_KEY } from "../../support/billing";
 
 const DAY = 86_400_000;
@@ -80,17 +80,7 @@ async function stored(id: string) {
   return out.Item;
 }
 
-async function charges(id: string) {
-  const out = await tables.doc.send(
-    new QueryCommand({
-      TableName: tables.names.charges,
-      KeyConditionExpression: "subscriptionId = :id",
-      ExpressionAttributeValues: { ":id": id },
-      ConsistentRead: true,
-    }),
-  );
-  return out.Items ?? [];
-}
+const charges = (id: string) => chargeRecords(tables, id);
 
 function intentsOf(id: string) {
   return emulator

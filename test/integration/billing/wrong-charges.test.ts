@@ -4,17 +4,18 @@
  * nothing due is skipped in silence; invariant 8: a mistake confines itself. Each case is a finding of
  * an audit that tried the job as an operator would.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { monthlySeed, type SubscriptionSeed } from "../../../dev/seed";
 import { checkInvariants } from "../../../dev/invariants";
 import { localDynamoClient } from "../../../dev/dynamodb-local";
 import { leaseRecordKey } from "../../../functions/aws/dynamo-lease-store";
 import { createBillingJob } from "../../../functions/handler/billing-job";
 import { dryRun } from "../../../functions/core/billing-run/dry-run";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { startContender, testConfig } from "../../support/billing";
 import { seedWithTestKey } from "../../support/seeding";
 
@@ -24,12 +25,7 @@ const DAY = 86_400_000;
 let tables: TestTables;
 let emulator: StripeEmulator;
 
-beforeAll(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("wrong"), startStripeEmulator()]);
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
+useTablesAndEmulator("wrong", (started) => ({ tables, emulator } = started));
 
 /** A monthly subscription on `shard` whose period began `daysAgo` days ago, anchored on that day. */
 function due(subscriptionId: string, shard = 0, daysAgo = 1): SubscriptionSeed {

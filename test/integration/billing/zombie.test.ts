@@ -5,12 +5,13 @@
  * Invariants (docs/design.md#invariants): 1 (at most one charge per period), 4 (stale-fence writes
  * rejected by DynamoDB).
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { dueSubscriptions } from "../../../dev/seed";
 import { checkInvariants, scanAll } from "../../../dev/invariants";
 import type { PaymentGateway } from "../../../functions/core/payments/payment-gateway";
-import { createTestTables, type TestTables } from "../../support/dynamo";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
 import { seedWithTestKey } from "../../support/seeding";
 import { startContender } from "../../support/billing";
 import { Gate, pausableClock, sleep, waitFor } from "../../support/pause";
@@ -20,12 +21,9 @@ const LEASE_MS = 3_000;
 let tables: TestTables;
 let emulator: StripeEmulator;
 
+useTablesAndEmulator("zombie", (started) => ({ tables, emulator } = started), { each: true });
 beforeEach(async () => {
-  [tables, emulator] = await Promise.all([createTestTables("zombie"), startStripeEmulator()]);
   await seedWithTestKey(tables, emulator.url, dueSubscriptions(4, AS_OF));
-});
-afterEach(async () => {
-  await emulator?.stop();
 });
 
 type HoldPoint =

@@ -4,7 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import Stripe from "stripe";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
+import {
+  startStripeEmulator,
+  type StripeEmulator,
+  type StripeEmulatorOptions,
+} from "../../../dev/stripe-emulator";
+import { useEmulator } from "../../support/emulator";
 
 export type TargetKind = "emulator" | "stripe-test-mode";
 
@@ -65,6 +70,14 @@ export function emulatorClient(emulator: StripeEmulator, o: ClientOptions = {}):
     timeout: o.timeoutMs ?? 10_000,
     telemetry: false,
   });
+}
+
+/** useEmulator for the emulator's own suites, which also talk to it through the SDK: `set` gets both. */
+export function useEmulatorAndClient(
+  set: (started: { readonly emulator: StripeEmulator; readonly stripe: Stripe }) => void,
+  options: StripeEmulatorOptions = {},
+): void {
+  useEmulator((emulator) => set({ emulator, stripe: emulatorClient(emulator) }), options);
 }
 
 /** The error a promise rejects with; fails the test if it resolves. */

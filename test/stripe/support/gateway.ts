@@ -1,5 +1,3 @@
-import { afterAll, beforeAll, beforeEach } from "vitest";
-import { startStripeEmulator, type StripeEmulator } from "../../../dev/stripe-emulator";
 /** The gateway wired to the emulator (or a stub) over HTTP, and a renewal's create request, for the gateway tests. */
 import { stripeClient, TEST_CARDS } from "../../../dev/seed";
 import { systemClock } from "../../../functions/core/clock";
@@ -41,23 +39,4 @@ export async function renewalAt(url: string, card: keyof typeof TEST_CARDS): Pro
     metadata: renewalMetadata(subscriptionId, PERIOD, 1),
     idempotencyKey: `renew:create:${subscriptionId}`,
   };
-}
-
-/**
- * One emulator for a test file: started before its tests, stopped after, and cleared before each test
- * (faults off, one-shot faults and state dropped). `set` receives it.
- */
-export function useEmulator(set: (emulator: StripeEmulator) => void): void {
-  let current: StripeEmulator | undefined;
-  beforeAll(async () => {
-    current = await startStripeEmulator();
-    set(current);
-  });
-  afterAll(async () => {
-    await current?.stop();
-  });
-  beforeEach(() => {
-    current?.setFaults({});
-    current?.reset();
-  });
 }
