@@ -282,7 +282,7 @@ export function drainFigures(section: DrainSection): Figure[] {
     return [
       {
         id: `drain.${row.shards}.seconds`,
-        figure: `drain: ${row.subscriptions} renewals, ${n}: tick → last renewal settled (floor 2N/L = ${row.floorSeconds} s)`,
+        figure: `drain: ${row.subscriptions} renewals, ${n}: tick → book empty (floor 2N/L = ${row.floorSeconds} s)`,
         value: round(seconds, 1),
         unit: "s",
         target: `≤ ${round(row.targetSeconds, 1)}`,
