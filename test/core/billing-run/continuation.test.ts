@@ -151,7 +151,10 @@ describe("decideEarly", () => {
 
   it("obeys the same bounds as the end of the invocation: progress and the link limit", () => {
     expect(decideEarly(0, { link: 0, maxLinks: 12 })).toEqual({ kind: "stop", reason: "no progress" });
-    expect(decideEarly(5, { link: 12, maxLinks: 12 })).toEqual({ kind: "stop", reason: "link limit reached" });
+    expect(decideEarly(5, { link: 12, maxLinks: 12 })).toEqual({
+      kind: "stop",
+      reason: "link limit reached",
+    });
     expect(decideEarly(5, { link: 0, maxLinks: 0 })).toEqual({ kind: "stop", reason: "link limit reached" });
   });
 

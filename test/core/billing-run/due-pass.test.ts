@@ -114,7 +114,13 @@ describe("DuePass", () => {
     expect(await pass.next()).toBe("a");
     // Two ids of the first page wait; the second page is already on its way.
     expect(asked).toEqual([null, "c"]);
-    const rest = [await pass.next(), await pass.next(), await pass.next(), await pass.next(), await pass.next()];
+    const rest = [
+      await pass.next(),
+      await pass.next(),
+      await pass.next(),
+      await pass.next(),
+      await pass.next(),
+    ];
     expect(rest).toEqual(["b", "c", "d", "e", "f"]);
     // The first pass found something new: a second pass reads from the top, finds nothing new, ends.
     expect(await pass.next()).toBeNull();
@@ -150,5 +156,8 @@ describe("DuePass", () => {
 
 /** Index entries; the leader reads only the id (the renewal reads the subscription again). */
 function ids(...subscriptionIds: string[]): DueRef[] {
-  return subscriptionIds.map((subscriptionId) => ({ subscriptionId, nextAttemptAt: "2026-11-01T00:00:00.000Z" }));
+  return subscriptionIds.map((subscriptionId) => ({
+    subscriptionId,
+    nextAttemptAt: "2026-11-01T00:00:00.000Z",
+  }));
 }
