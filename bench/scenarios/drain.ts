@@ -11,12 +11,11 @@
  * target: at most 1.15 × the floor plus one lease duration, with 1, 2 and 4 shards.
  */
 import { drainSeconds as floorSeconds } from "../../functions/core/billing-run/backlog";
+import { settles } from "../../functions/core/billing-run/continuation";
 import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
 import { Cluster } from "../../dev/cluster/cluster";
 import { buildContenderBundle } from "../../dev/chaos/bundled-contender";
 import type { ContenderProcess, LeaseSettings } from "../../dev/cluster/contenders";
-
-const SETTLED = new Set(["succeeded", "declined", "needs_customer_action", "quarantined"]);
 
 export interface DrainOptions {
   readonly shardCounts: readonly number[];
@@ -144,8 +143,8 @@ async function drainOnce(
         startups.push(atMs - spawnedAt.get(process.pid)!);
         spawnedAt.delete(process.pid);
       }
-      // Settled: charged, declined, needing the customer, quarantined; not in doubt or rate limited.
-      if (line.kind === "run-event" && line.event.type === "charge" && SETTLED.has(line.event.outcome)) {
+      // Settled as the continuation rules count it: not in doubt, not rate limited.
+      if (line.kind === "run-event" && line.event.type === "charge" && settles(line.event.outcome)) {
         settledAt.push(atMs);
       }
       if (line.kind === "continuation") {

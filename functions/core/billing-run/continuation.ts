@@ -40,15 +40,24 @@ export type ContinuationDecision =
   | { readonly kind: "continue"; readonly link: number; readonly maxCharges?: number }
   | { readonly kind: "stop"; readonly reason: ContinuationStop };
 
-/** Whether a renewal's outcome settles it (in doubt and rate limited leave it due). */
+/** The outcomes that settle a renewal; in doubt and rate limited leave it due. */
+const SETTLING: ReadonlySet<ChargeOutcomeKind> = new Set([
+  "succeeded",
+  "declined",
+  "needs_customer_action",
+  "quarantined",
+] as const);
+
+/** Whether a renewal's outcome settles it. */
 export function settles(outcome: ChargeOutcomeKind): boolean {
-  return outcome !== "in_doubt" && outcome !== "rate_limited";
+  return SETTLING.has(outcome);
 }
 
 /** Renewals whose outcome was recorded (those left due: in doubt, rate limited, stopped, are not). */
 export function settledRenewals(report: Pick<ContenderReport, "tally">): number {
-  const t = report.tally;
-  return t.succeeded + t.declined + t.needs_customer_action + t.quarantined;
+  let settled = 0;
+  for (const outcome of SETTLING) settled += report.tally[outcome];
+  return settled;
 }
 
 /** At the end of an invocation: whether its run goes on in a next link. */
