@@ -259,7 +259,6 @@ export async function startWorkers(count: number): Promise<ChildProcess[]> {
   return workers;
 }
 
-/** The worker's next `done` message. */
 /**
  * Sends every worker the same run as its own shard of `workers.length` and gives their done messages.
  * The shards and budget scenarios start their contenders alike and differ only in these timings and
@@ -287,6 +286,7 @@ export function startRun(
   });
 }
 
+/** The worker's next `done` message. */
 export function nextDone(worker: ChildProcess): Promise<DoneMessage> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: DoneMessage) => {

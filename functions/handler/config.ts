@@ -203,7 +203,6 @@ function endpointUrl(env: Env, name: string): string {
 /** The most that fifteen digits write: beyond every range here, and exact. */
 const MAX_15_DIGITS = 999_999_999_999_999;
 
-/** A whole number written in decimal digits; range checks are the validators' (they name the variable). */
 /**
  * Each field's whole number from the variable `variables` names for it, or its default. The lease timings
  * and the run settings are read alike, field by field in the order their variables are listed (so the
@@ -220,6 +219,7 @@ function wholeFields<K extends string>(
   return values;
 }
 
+/** A whole number written in decimal digits; range checks are the validators' (they name the variable). */
 function whole(env: Env, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return fallback;
