@@ -5,22 +5,18 @@
  */
 import { vi } from "vitest";
 import type { Context } from "aws-lambda";
-import { startStripeEmulator, type StripeEmulator } from "../../dev/stripe-emulator";
 import { scanAll } from "../../dev/invariants";
 import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
 import { localLambdaContext } from "../../dev/lambda-context";
-import { createTestTables, type TestTables } from "../support/dynamo";
+import type { TestTables } from "../support/dynamo";
+import { startTablesAndEmulator, type TablesAndEmulator } from "../support/emulator";
 
 export const HANDLER_KEY = "sk_test_handlerSecretValue1234567890";
 
-export interface HandlerStack {
-  readonly tables: TestTables;
-  readonly emulator: StripeEmulator;
-}
+export type HandlerStack = TablesAndEmulator;
 
 export async function startHandlerStack(label: string): Promise<HandlerStack> {
-  const [tables, emulator] = await Promise.all([createTestTables(label), startStripeEmulator()]);
-  return { tables, emulator };
+  return startTablesAndEmulator(label);
 }
 
 /** Seeds the stack's tables, with the customers and cards made in its emulator under HANDLER_KEY. */

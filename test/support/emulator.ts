@@ -44,6 +44,15 @@ export interface TablesAndEmulatorOptions {
   readonly each?: boolean;
 }
 
+/** Fresh tables named after `label` and a started emulator, made side by side. */
+export async function startTablesAndEmulator(
+  label: string,
+  options: StripeEmulatorOptions = {},
+): Promise<TablesAndEmulator> {
+  const [tables, emulator] = await Promise.all([createTestTables(label), startStripeEmulator(options)]);
+  return { tables, emulator };
+}
+
 /**
  * Tables of the file's own (named after `label`) and an emulator, made before the file's tests (or each
  * test) and the emulator stopped after. `set` receives them before the file's own later hooks (its
@@ -56,12 +65,9 @@ export function useTablesAndEmulator(
 ): void {
   let emulator: StripeEmulator | undefined;
   const start = async () => {
-    const [tables, started] = await Promise.all([
-      createTestTables(label),
-      startStripeEmulator(options.emulator),
-    ]);
-    emulator = started;
-    set({ tables, emulator });
+    const started = await startTablesAndEmulator(label, options.emulator);
+    emulator = started.emulator;
+    set(started);
   };
   const stop = async () => {
     await emulator?.stop();
