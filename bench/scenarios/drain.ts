@@ -14,6 +14,7 @@ import { drainSeconds as floorSeconds } from "../../functions/core/billing-run/b
 import { settles } from "../../functions/core/billing-run/continuation";
 import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/seed";
 import { Cluster } from "../../dev/cluster/cluster";
+import { handoverTimes, type LeaderEvent } from "../handovers";
 import { buildContenderBundle } from "../../dev/chaos/bundled-contender";
 import type { ContenderProcess, LeaseSettings } from "../../dev/cluster/contenders";
 
@@ -45,6 +46,12 @@ export interface DrainRow {
   readonly lastSettledSeconds: number | null;
   /** From a process's start to its first lease, on average: what each invocation costs before it bills. */
   readonly meanStartupSeconds: number | null;
+  /** A shard handed from one link to the next (released, then acquired by the next leader). */
+  readonly handovers: number;
+  /** From a shard's release to the next leader's lease, on average over the handovers. */
+  readonly meanReleaseToLeaseSeconds: number | null;
+  /** From a leader's lease to its first settled renewal, on average: how long a new leader takes to bill. */
+  readonly meanLeaseToFirstSettleSeconds: number | null;
   /** 2N/L: what the provider's limit alone allows. */
   readonly floorSeconds: number;
   /** 1.15 × the floor plus one lease duration. */
@@ -85,7 +92,7 @@ export async function runDrain(
   for (const shards of options.shardCounts) {
     const row = await drainOnce(options, shards, nodeArgs, log);
     log(
-      `    ${shards} shard(s): ${row.drainSeconds === null ? `did not drain (${row.leftDue} left)` : `drained in ${row.drainSeconds.toFixed(1)} s`}; floor ${row.floorSeconds} s, target ≤ ${row.targetSeconds.toFixed(1)} s; ${row.invocations} invocations, ${row.linksSent} links, ${row.meanStartupSeconds?.toFixed(1) ?? "?"} s from a process's start to its lease`,
+      `    ${shards} shard(s): ${row.drainSeconds === null ? `did not drain (${row.leftDue} left)` : `drained in ${row.drainSeconds.toFixed(1)} s`}; floor ${row.floorSeconds} s, target ≤ ${row.targetSeconds.toFixed(1)} s; ${row.invocations} invocations, ${row.linksSent} links, ${row.meanStartupSeconds?.toFixed(1) ?? "?"} s from a process's start to its lease; ${row.handovers} handovers, ${row.meanReleaseToLeaseSeconds?.toFixed(2) ?? "?"} s from a release to the next lease, ${row.meanLeaseToFirstSettleSeconds?.toFixed(2) ?? "?"} s from a lease to its first settled renewal`,
     );
     rows.push(row);
   }
@@ -132,6 +139,7 @@ async function drainOnce(
     });
 
     const settledAt: number[] = [];
+    const leaderEvents: LeaderEvent[] = [];
     let linksSent = 0;
     let linksFailed = 0;
     // From a process's start to its first lease: what a link costs before it bills (a cold start).
@@ -143,9 +151,17 @@ async function drainOnce(
         startups.push(atMs - spawnedAt.get(process.pid)!);
         spawnedAt.delete(process.pid);
       }
+      if (
+        line.kind === "run-event" &&
+        (line.event.type === "lease-acquired" || line.event.type === "lease-released")
+      ) {
+        const kind = line.event.type === "lease-acquired" ? "acquired" : "released";
+        leaderEvents.push({ kind, at: atMs, pid: process.pid, shard: line.event.shard });
+      }
       // Settled as the continuation rules count it: not in doubt, not rate limited.
       if (line.kind === "run-event" && line.event.type === "charge" && settles(line.event.outcome)) {
         settledAt.push(atMs);
+        leaderEvents.push({ kind: "settled", at: atMs, pid: process.pid, shard: line.event.shard });
       }
       if (line.kind === "continuation") {
         if (line.sent) linksSent += 1;
@@ -179,6 +195,7 @@ async function drainOnce(
     const target = 1.15 * floor + options.lease.leaseMs / 1000;
     const last = settledAt.length === 0 ? null : Math.max(...settledAt);
     const drained = leftDue === 0 && emptyAt !== null ? (emptyAt - tick) / 1000 : null;
+    const handovers = handoverTimes(leaderEvents);
     return {
       shards,
       subscriptions: options.subscriptions,
@@ -187,8 +204,10 @@ async function drainOnce(
       targetSeconds: target,
       met: drained !== null && drained <= target,
       lastSettledSeconds: last === null ? null : (last - tick) / 1000,
-      meanStartupSeconds:
-        startups.length === 0 ? null : startups.reduce((a, b) => a + b, 0) / startups.length / 1000,
+      meanStartupSeconds: meanSeconds(startups),
+      handovers: handovers.releaseToLeaseMs.length,
+      meanReleaseToLeaseSeconds: meanSeconds(handovers.releaseToLeaseMs),
+      meanLeaseToFirstSettleSeconds: meanSeconds(handovers.leaseToFirstSettleMs),
       leftDue,
       invocations: cluster.processes.length,
       linksSent,
@@ -207,6 +226,10 @@ async function drainOnce(
   } finally {
     await cluster.stop();
   }
+}
+
+function meanSeconds(ms: readonly number[]): number | null {
+  return ms.length === 0 ? null : ms.reduce((a, b) => a + b, 0) / ms.length / 1000;
 }
 
 /** One line per invocation, to read why a chain ended where it did. */

@@ -155,6 +155,10 @@ function checkBudgetAndDrain(results: BenchResults): void {
     expect(row.linksSent).toBeGreaterThan(0);
     expect(row.invocations).toBeGreaterThan(row.shards);
     expect(row.invocationLog).toHaveLength(row.invocations);
+    // Each link took its shard over from the leader that sent it, after that leader released it.
+    expect(row.handovers).toBeGreaterThanOrEqual(1);
+    expect(row.meanReleaseToLeaseSeconds).toBeGreaterThanOrEqual(0);
+    expect(row.meanLeaseToFirstSettleSeconds).toBeGreaterThan(0);
     expect(row.floorSeconds).toBe((2 * row.subscriptions) / PRESETS.tiny.drain.budget);
   }
 }
