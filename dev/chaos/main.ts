@@ -5,7 +5,7 @@
  * Exit codes: 0 every seed held every invariant; 1 a seed failed (or the suite broke); 2 bad options;
  * 130 interrupted (contender processes and DynamoDB Local go down with us: they watch our pipes).
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { readOptions } from "../command-line";
 import { helpText, OptionError, parseOptions } from "./options";
@@ -23,11 +23,23 @@ async function main(argv: readonly string[]): Promise<number> {
   const started = performance.now();
   const done: SeedResult[] = [];
 
+  const path = join(outDir, "summary.json");
+  // One write at a time, each whole (a temporary file renamed over the last): the partial summaries that
+  // follow each seed and the final one never interleave, and a run cut short never leaves half a file.
+  let writing: Promise<void> = Promise.resolve();
+  const saveSummary = (value: unknown): Promise<void> => {
+    const attempt = writing.then(async () => {
+      await mkdir(outDir, { recursive: true });
+      await writeFile(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+      await rename(`${path}.tmp`, path);
+    });
+    writing = attempt.catch(() => undefined);
+    return attempt;
+  };
+
   const finish = async (interrupted: boolean) => {
     const summary = summarize(done, performance.now() - started);
-    await mkdir(outDir, { recursive: true });
-    const path = join(outDir, "summary.json");
-    await writeFile(path, `${JSON.stringify(summary, null, 2)}\n`);
+    await saveSummary(summary);
     if (options.json) {
       const { seeds, ...totals } = summary;
       process.stdout.write(`${JSON.stringify({ ...totals, interrupted, seeds }, null, 2)}\n`);
@@ -38,11 +50,12 @@ async function main(argv: readonly string[]): Promise<number> {
   };
 
   let interrupted = false;
+  let finishing: Promise<unknown> = Promise.resolve();
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) process.exit(130);
     interrupted = true;
     human.write(`\n${signal}: stopping after ${done.length} seed(s); contenders die with this process\n`);
-    void finish(true).finally(() => process.exit(130));
+    finishing = finish(true).finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -63,14 +76,20 @@ async function main(argv: readonly string[]): Promise<number> {
       done.push(result);
       human.write(`${verdictLine(result)}\n`);
       // Kept up to date, so a long run that is cut short still leaves its figures.
-      const partial = { ...summarize(done, performance.now() - started), partial: true };
-      void mkdir(outDir, { recursive: true })
-        .then(() => writeFile(join(outDir, "summary.json"), `${JSON.stringify(partial, null, 2)}\n`))
-        .catch(() => undefined);
+      // Once interrupted, the final summary is being written: no partial one may land after it.
+      if (!interrupted) {
+        saveSummary({ ...summarize(done, performance.now() - started), partial: true }).catch(
+          () => undefined,
+        );
+      }
     },
     stopRequested: () => interrupted,
   });
-  if (interrupted) return 130;
+  // The summary of a run cut short is being written: exiting now would leave it empty.
+  if (interrupted) {
+    await finishing;
+    return 130;
+  }
   const summary = await finish(false);
   return summary.failingSeeds.length === 0 && summary.seedsRun === options.seeds.length ? 0 : 1;
 }

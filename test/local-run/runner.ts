@@ -1,4 +1,7 @@
-/** Runs `npm start`'s entry (dev/local-run/main.ts) as a child process, as a user would, and collects its output. */
+/**
+ * Runs `npm start`'s entry (dev/local-run/main.ts), or another of the project's commands, as a child
+ * process, as a user would, and collects its output.
+ */
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -21,8 +24,13 @@ export interface RunnerProcess {
 }
 
 export function startRunner(args: readonly string[], timeoutMs = 110_000): RunnerProcess {
+  return startCommand("dev/local-run/main.ts", args, timeoutMs);
+}
+
+/** Runs `script` (a path in the repository, through tsx) with `args`. */
+export function startCommand(script: string, args: readonly string[], timeoutMs = 110_000): RunnerProcess {
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", "tsx", "dev/local-run/main.ts", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     cwd: REPO,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
