@@ -138,7 +138,6 @@ async function drainOnce(
       rateLimit: { requestsPerSecond: options.budget },
     });
 
-    const settledAt: number[] = [];
     const leaderEvents: LeaderEvent[] = [];
     let linksSent = 0;
     let linksFailed = 0;
@@ -160,7 +159,6 @@ async function drainOnce(
       }
       // Settled as the continuation rules count it: not in doubt, not rate limited.
       if (line.kind === "run-event" && line.event.type === "charge" && settles(line.event.outcome)) {
-        settledAt.push(atMs);
         leaderEvents.push({ kind: "settled", at: atMs, pid: process.pid, shard: line.event.shard });
       }
       if (line.kind === "continuation") {
@@ -187,6 +185,7 @@ async function drainOnce(
     await watching;
     if (gaveUp) await cluster.killAll("the drain took too long");
 
+    const settledAt = leaderEvents.filter((e) => e.kind === "settled").map((e) => e.at);
     const after = infra.stripe.snapshot().requestCounts;
     infra.stripe.setFaults({});
     const leftDue = await cluster.dueLeft(asOf);
