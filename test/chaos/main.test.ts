@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startCommand } from "../local-run/runner";
+import { startCommand } from "../support/command";
 
 interface Summary {
   readonly seedsRun: number;

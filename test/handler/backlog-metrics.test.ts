@@ -16,13 +16,12 @@ import {
   logLines,
   scheduledEvent,
   seedStack,
-  startHandlerStack,
-  type HandlerStack,
 } from "./harness";
+import { startTablesAndEmulator, type TablesAndEmulator } from "../support/emulator";
 
 const HOUR = 3_600_000;
 const NOW = Date.now();
-let stack: HandlerStack;
+let stack: TablesAndEmulator;
 
 /** Six monthly subscriptions over two shards, due 1 to 6 hours ago. */
 function book(): SubscriptionSeed[] {
@@ -42,7 +41,7 @@ function book(): SubscriptionSeed[] {
 }
 
 beforeAll(async () => {
-  stack = await startHandlerStack("backlog-metrics");
+  stack = await startTablesAndEmulator("backlog-metrics");
   await seedStack(stack, book());
 });
 afterAll(async () => {

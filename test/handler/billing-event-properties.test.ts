@@ -14,16 +14,8 @@ import {
 } from "../../functions/handler/billing-event";
 import { dueSubscriptions } from "../../dev/seed";
 import { arbitraryEvent, mutations, validEvent, type Case } from "./event-arbitraries";
-import {
-  handlerEnvironment,
-  lambdaContext,
-  loadHandler,
-  settle,
-  stackState,
-  seedStack,
-  startHandlerStack,
-  type HandlerStack,
-} from "./harness";
+import { handlerEnvironment, lambdaContext, loadHandler, settle, stackState, seedStack } from "./harness";
+import { startTablesAndEmulator, type TablesAndEmulator } from "../support/emulator";
 
 const nows = fc.integer({ min: Date.UTC(2001, 0, 1), max: Date.UTC(9990, 0, 1) });
 const shardCounts = fc.integer({ min: 1, max: 8 });
@@ -99,9 +91,9 @@ function rebuilt(request: BillingRequest): Record<string, unknown> {
 }
 
 describe("refused events through the handler", () => {
-  let stack: HandlerStack;
+  let stack: TablesAndEmulator;
   beforeAll(async () => {
-    stack = await startHandlerStack("event-props");
+    stack = await startTablesAndEmulator("event-props");
     // Due work on every shard: an event wrongly accepted would write and call Stripe.
     await seedStack(stack, dueSubscriptions(4, "2026-11-23T12:00:00.000Z", 2));
   });

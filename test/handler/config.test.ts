@@ -20,9 +20,8 @@ import {
   settle,
   stackState,
   seedStack,
-  startHandlerStack,
-  type HandlerStack,
 } from "./harness";
+import { startTablesAndEmulator, type TablesAndEmulator } from "../support/emulator";
 
 const KEY_ONLY = { STRIPE_SECRET_KEY: "sk_test_config" };
 const INTERNAL_NAMES =
@@ -241,9 +240,9 @@ describe("checkTimeBudget", () => {
 });
 
 describe("through the handler", () => {
-  let stack: HandlerStack;
+  let stack: TablesAndEmulator;
   beforeAll(async () => {
-    stack = await startHandlerStack("config");
+    stack = await startTablesAndEmulator("config");
     // Due work: settings wrongly accepted would take the lease, write and charge.
     await seedStack(stack, dueSubscriptions(2, "2026-11-23T12:00:00.000Z"));
   });

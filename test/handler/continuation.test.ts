@@ -18,9 +18,8 @@ import {
   logLines,
   scheduledEvent,
   seedStack,
-  startHandlerStack,
-  type HandlerStack,
 } from "./harness";
+import { startTablesAndEmulator, type TablesAndEmulator } from "../support/emulator";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
 const RUN_ID = `scheduled:${AS_OF}`;
@@ -32,12 +31,12 @@ const BOOK = 60;
 /** Enough for a few renewals before the stop-claiming margin (1 s here) cuts the leader off. */
 const SHORT_BUDGET_MS = 6_000;
 
-let stack: HandlerStack;
+let stack: TablesAndEmulator;
 let server: InvokeServer;
 let answer: Answer;
 
 beforeEach(async () => {
-  stack = await startHandlerStack("continuation");
+  stack = await startTablesAndEmulator("continuation");
   answer = "accept";
   server = await startInvokeServer({
     functionName: "lease-billing-test",

@@ -18,13 +18,12 @@ import {
   settle,
   stackState,
   seedStack,
-  startHandlerStack,
-  type HandlerStack,
 } from "./harness";
+import { startTablesAndEmulator, type TablesAndEmulator } from "../support/emulator";
 
 const PAST = "2026-11-23T12:00:00.000Z";
 const YEAR_MS = 365 * 86_400_000;
-let stack: HandlerStack;
+let stack: TablesAndEmulator;
 
 /** A subscription whose next period starts `inMs` from now. */
 function startingIn(inMs: number, subscriptionId: string): SubscriptionSeed {
@@ -32,7 +31,7 @@ function startingIn(inMs: number, subscriptionId: string): SubscriptionSeed {
 }
 
 beforeAll(async () => {
-  stack = await startHandlerStack("event-regressions");
+  stack = await startTablesAndEmulator("event-regressions");
   await seedStack(stack, [...dueSubscriptions(3, PAST), startingIn(2 * 60_000, "sub_starts_in_2_minutes")]);
 });
 afterAll(async () => {

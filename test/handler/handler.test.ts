@@ -14,19 +14,18 @@ import {
   scheduledEvent,
   stackState,
   seedStack,
-  startHandlerStack,
-  type HandlerStack,
 } from "./harness";
+import { startTablesAndEmulator, type TablesAndEmulator } from "../support/emulator";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
-let stack: HandlerStack;
+let stack: TablesAndEmulator;
 
 function environment(extra: Record<string, string> = {}): Record<string, string> {
   return handlerEnvironment(stack, extra);
 }
 
 beforeAll(async () => {
-  stack = await startHandlerStack("handler");
+  stack = await startTablesAndEmulator("handler");
   await seedStack(stack, dueSubscriptions(5, AS_OF));
 });
 afterAll(async () => {

@@ -9,18 +9,12 @@ import { scanAll } from "../../dev/invariants";
 import { seedSubscriptions, stripeClient, type SubscriptionSeed } from "../../dev/seed";
 import { localLambdaContext } from "../../dev/lambda-context";
 import type { TestTables } from "../support/dynamo";
-import { startTablesAndEmulator, type TablesAndEmulator } from "../support/emulator";
+import type { TablesAndEmulator } from "../support/emulator";
 
 export const HANDLER_KEY = "sk_test_handlerSecretValue1234567890";
 
-export type HandlerStack = TablesAndEmulator;
-
-export async function startHandlerStack(label: string): Promise<HandlerStack> {
-  return startTablesAndEmulator(label);
-}
-
 /** Seeds the stack's tables, with the customers and cards made in its emulator under HANDLER_KEY. */
-export async function seedStack(stack: HandlerStack, seeds: readonly SubscriptionSeed[]): Promise<void> {
+export async function seedStack(stack: TablesAndEmulator, seeds: readonly SubscriptionSeed[]): Promise<void> {
   await seedSubscriptions(
     stack.tables.doc,
     stack.tables.names,
@@ -56,7 +50,7 @@ export function budgetContext(
 
 /** The function's environment on this stack; fast lease timings whose safety margin covers the timeout. */
 export function handlerEnvironment(
-  stack: HandlerStack,
+  stack: TablesAndEmulator,
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return functionEnvironment(stack.tables, new URL(stack.emulator.url), HANDLER_KEY, extra);
@@ -100,7 +94,7 @@ export async function loadHandler(env: Record<string, string>) {
 }
 
 /** Every item of every table, and the emulator's request count: what a refused event must not change. */
-export async function stackState(stack: HandlerStack) {
+export async function stackState(stack: TablesAndEmulator) {
   const { doc, names } = stack.tables;
   return {
     leases: await scanAll(doc, names.leases),

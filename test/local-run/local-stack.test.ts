@@ -8,7 +8,8 @@ import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../dev/dynamodb-local";
 import { ops } from "../cli/ops-harness";
-import { portClosed, REPO } from "./runner";
+import { REPO } from "../support/command";
+import { portClosed } from "./runner";
 
 function node(args: readonly string[]) {
   const child = spawn(process.execPath, ["--import", "tsx", "dev/local-stack/main.ts", ...args], {

@@ -16,19 +16,18 @@ import {
   loadHandler,
   scheduledEvent,
   stackState,
-  startHandlerStack,
-  type HandlerStack,
 } from "../../handler/harness";
+import { startTablesAndEmulator, type TablesAndEmulator } from "../../support/emulator";
 
 const AS_OF = "2026-11-23T12:00:00.000Z";
 /** The next hourly tick. */
 const NEXT_TICK = "2026-11-23T13:00:00.000Z";
 const LINK = { action: "continue", runId: `scheduled:${AS_OF}`, link: 1, asOf: AS_OF };
 
-let stack: HandlerStack;
+let stack: TablesAndEmulator;
 
 beforeEach(async () => {
-  stack = await startHandlerStack("links");
+  stack = await startTablesAndEmulator("links");
 });
 afterEach(async () => {
   vi.unstubAllEnvs();
