@@ -57,12 +57,27 @@ export function findDynamoDbLocalPid(port: number): number | null {
 
 /** CPU milliseconds the whole machine has spent busy (all cores, not idle or waiting on I/O), or null. */
 export function machineBusyMs(): number | null {
+  const f = machineCpuTicks();
+  if (f === null) return null;
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return ((total - idle) * 1000) / clockTicks();
+}
+
+/**
+ * CPU milliseconds the hypervisor gave to other machines while this one had work to run ("steal"), all
+ * cores together, or null. Part of machineBusyMs: a virtual machine whose cores are stolen runs slower.
+ */
+export function machineStealMs(): number | null {
+  const f = machineCpuTicks();
+  return f === null ? null : ((f[7] ?? 0) * 1000) / clockTicks();
+}
+
+/** The first line of /proc/stat: user nice system idle iowait irq softirq steal ..., in clock ticks. */
+function machineCpuTicks(): number[] | null {
   try {
     const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = (f[3] ?? 0) + (f[4] ?? 0);
-    return ((total - idle) * 1000) / clockTicks();
+    return line.trim().split(/\s+/).slice(1).map(Number);
   } catch {
     return null;
   }
@@ -72,6 +87,7 @@ export function machineBusyMs(): number | null {
 export class CpuWindow {
   private readonly start = new Map<number, number | null>();
   private machineStart: number | null = null;
+  private stealStart: number | null = null;
   private startedAt = 0;
 
   constructor(private readonly pids: readonly number[]) {}
@@ -79,6 +95,7 @@ export class CpuWindow {
   begin(): void {
     this.startedAt = performance.now();
     this.machineStart = machineBusyMs();
+    this.stealStart = machineStealMs();
     for (const pid of this.pids) this.start.set(pid, processCpuMs(pid));
   }
 
@@ -86,7 +103,7 @@ export class CpuWindow {
    * Cores busy on average since begin(): per process (null for one that could not be read), and for the
    * whole machine, other people's processes included.
    */
-  end(): { byPid: Map<number, number | null>; machine: number | null } {
+  end(): { byPid: Map<number, number | null>; machine: number | null; steal: number | null } {
     const elapsed = performance.now() - this.startedAt;
     const byPid = new Map<number, number | null>();
     for (const pid of this.pids) {
@@ -99,6 +116,11 @@ export class CpuWindow {
       this.machineStart === null || machineEnd === null || elapsed <= 0
         ? null
         : (machineEnd - this.machineStart) / elapsed;
-    return { byPid, machine };
+    const stealEnd = machineStealMs();
+    const steal =
+      this.stealStart === null || stealEnd === null || elapsed <= 0
+        ? null
+        : (stealEnd - this.stealStart) / elapsed;
+    return { byPid, machine, steal };
   }
 }

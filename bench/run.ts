@@ -296,6 +296,14 @@ export function drainFigures(section: DrainSection): Figure[] {
         target: "—",
         met: null,
       },
+      {
+        id: `drain.${row.shards}.budgetUsed`,
+        figure: `drain: ${n}, provider requests ÷ what the budget allowed while it drained`,
+        value: row.budgetUsed === null ? Number.NaN : round(row.budgetUsed, 3),
+        unit: "×",
+        target: "—",
+        met: null,
+      },
     ];
   });
 }

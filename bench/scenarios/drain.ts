@@ -16,6 +16,7 @@ import { dueSubscriptions, seedSubscriptions, stripeClient } from "../../dev/see
 import { Cluster } from "../../dev/cluster/cluster";
 import { handoverTimes, type LeaderEvent } from "../handovers";
 import { buildContenderBundle } from "../../dev/chaos/bundled-contender";
+import { CpuWindow, findDynamoDbLocalPid } from "../cpu";
 import type { ContenderProcess, LeaseSettings } from "../../dev/cluster/contenders";
 
 export interface DrainOptions {
@@ -30,6 +31,8 @@ export interface DrainOptions {
   /** Renewals in flight over all the leaders together (each leader gets its part). */
   readonly concurrency: number;
   readonly stopClaimingMarginMs: number;
+  /** How often a link standing by looks at the lease its predecessor is about to release. */
+  readonly standbyPollMs: number;
   /** Give up waiting for the chain after this long (then the row says it did not drain). */
   readonly maxMs: number;
 }
@@ -52,6 +55,26 @@ export interface DrainRow {
   readonly meanReleaseToLeaseSeconds: number | null;
   /** From a leader's lease to its first settled renewal, on average: how long a new leader takes to bill. */
   readonly meanLeaseToFirstSettleSeconds: number | null;
+  /**
+   * The requests the provider received from the tick to the drain's end, ÷ what the budget allowed in that
+   * time: where the rest of the budget went unused (the start, handovers, the last shards' tail) is in
+   * the timeline's `requests`.
+   */
+  readonly budgetUsed: number | null;
+  /** Whole seconds of the drain in which the provider received under half the budget. */
+  readonly slowSeconds: number;
+  /**
+   * Cores busy on average from the tick until every invocation ended (1.0 = one core): the whole machine,
+   * DynamoDB Local's JVM, and this process (the bench and the emulator); the rest is mostly the
+   * invocations. Null where /proc could not be read.
+   */
+  readonly cpu: {
+    readonly machine: number | null;
+    /** Of the machine's busy cores, those the hypervisor gave to other machines (steal). */
+    readonly steal: number | null;
+    readonly dynamodbLocal: number | null;
+    readonly emulatorAndBench: number | null;
+  };
   /** 2N/L: what the provider's limit alone allows. */
   readonly floorSeconds: number;
   /** 1.15 × the floor plus one lease duration. */
@@ -72,8 +95,11 @@ export interface DrainRow {
   readonly errors: string[];
   /** Each invocation: how it ended, what it led and how, and what it did about the next link. */
   readonly invocationLog: string[];
-  /** Renewals left due after each second from the tick (from the settled charges), for the chart. */
-  readonly timeline: { second: number; left: number }[];
+  /**
+   * After each second from the tick: renewals left due (from the settled charges), and the requests the
+   * provider received in that second (its own request log), for the chart.
+   */
+  readonly timeline: { second: number; left: number; requests: number }[];
 }
 
 export interface DrainResult {
@@ -92,7 +118,7 @@ export async function runDrain(
   for (const shards of options.shardCounts) {
     const row = await drainOnce(options, shards, nodeArgs, log);
     log(
-      `    ${shards} shard(s): ${row.drainSeconds === null ? `did not drain (${row.leftDue} left)` : `drained in ${row.drainSeconds.toFixed(1)} s`}; floor ${row.floorSeconds} s, target ≤ ${row.targetSeconds.toFixed(1)} s; ${row.invocations} invocations, ${row.linksSent} links, ${row.meanStartupSeconds?.toFixed(1) ?? "?"} s from a process's start to its lease; ${row.handovers} handovers, ${row.meanReleaseToLeaseSeconds?.toFixed(2) ?? "?"} s from a release to the next lease, ${row.meanLeaseToFirstSettleSeconds?.toFixed(2) ?? "?"} s from a lease to its first settled renewal`,
+      `    ${shards} shard(s): ${row.drainSeconds === null ? `did not drain (${row.leftDue} left)` : `drained in ${row.drainSeconds.toFixed(1)} s`}; floor ${row.floorSeconds} s, target ≤ ${row.targetSeconds.toFixed(1)} s; ${row.invocations} invocations, ${row.linksSent} links, ${row.meanStartupSeconds?.toFixed(1) ?? "?"} s from a process's start to its lease; ${row.handovers} handovers, ${row.meanReleaseToLeaseSeconds?.toFixed(2) ?? "?"} s from a release to the next lease, ${row.meanLeaseToFirstSettleSeconds?.toFixed(2) ?? "?"} s from a lease to its first settled renewal; the provider got ${row.budgetUsed === null ? "?" : (row.budgetUsed * 100).toFixed(1)} % of the budget, under half of it in ${row.slowSeconds} s; cores busy: ${cores(row.cpu.machine)} in all (${cores(row.cpu.steal)} of them stolen by the hypervisor), ${cores(row.cpu.dynamodbLocal)} DynamoDB Local, ${cores(row.cpu.emulatorAndBench)} the bench and the emulator`,
     );
     rows.push(row);
   }
@@ -116,7 +142,7 @@ async function drainOnce(
       stripeTimeoutMs: options.lease.marginMs,
       concurrency: Math.ceil(options.concurrency / shards),
       stopClaimingMarginMs: options.stopClaimingMarginMs,
-      standbyPollMs: Math.max(100, Math.round(options.lease.leaseMs / 10)),
+      standbyPollMs: options.standbyPollMs,
     },
     continuations: { budgetMs: options.invocationBudgetMs },
   });
@@ -133,6 +159,7 @@ async function drainOnce(
       32,
     );
     const before = infra.stripe.snapshot().requestCounts;
+    const seqBefore = infra.stripe.requestLog().entries.at(-1)?.seq ?? 0;
     infra.stripe.setFaults({
       latencyMs: options.latencyMs,
       rateLimit: { requestsPerSecond: options.budget },
@@ -166,6 +193,9 @@ async function drainOnce(
         else linksFailed += 1;
       }
     });
+    const javaPid = findDynamoDbLocalPid(Number(new URL(infra.dynamo.endpoint).port));
+    const cpuWindow = new CpuWindow([...(javaPid === null ? [] : [javaPid]), process.pid]);
+    cpuWindow.begin();
     const tick = cluster.timeline.now();
     cluster.fireRound({ contenders: shards, budgetMs: options.invocationBudgetMs, asOf });
     // Drained: the due index holds nothing at the tick's instant. Looked at once a second (a count per shard).
@@ -182,6 +212,7 @@ async function drainOnce(
       new Promise<boolean>((resolve) => setTimeout(() => resolve(true), options.maxMs).unref()),
     ]);
     over = true;
+    const cpu = cpuWindow.end();
     await watching;
     if (gaveUp) await cluster.killAll("the drain took too long");
 
@@ -195,6 +226,11 @@ async function drainOnce(
     const last = settledAt.length === 0 ? null : Math.max(...settledAt);
     const drained = leftDue === 0 && emptyAt !== null ? (emptyAt - tick) / 1000 : null;
     const handovers = handoverTimes(leaderEvents);
+    // The emulator stamps requests with the wall clock; the timeline counts from its own start.
+    const epoch = cluster.timeline.startedAtEpochMs;
+    const requestsAt = infra.stripe.requestLog(seqBefore).entries.map((e) => e.sentAt - epoch);
+    const timeline = drainTimeline(options.subscriptions, settledAt, requestsAt, tick);
+    const inDrain = drained === null ? [] : timeline.slice(1, Math.ceil(drained) + 1);
     return {
       shards,
       subscriptions: options.subscriptions,
@@ -207,6 +243,18 @@ async function drainOnce(
       handovers: handovers.releaseToLeaseMs.length,
       meanReleaseToLeaseSeconds: meanSeconds(handovers.releaseToLeaseMs),
       meanLeaseToFirstSettleSeconds: meanSeconds(handovers.leaseToFirstSettleMs),
+      budgetUsed:
+        drained === null
+          ? null
+          : requestsAt.filter((at) => at >= tick && at < tick + drained * 1000).length /
+            (options.budget * drained),
+      slowSeconds: inDrain.filter((p) => p.requests < options.budget / 2).length,
+      cpu: {
+        machine: cpu.machine,
+        steal: cpu.steal,
+        dynamodbLocal: javaPid === null ? null : (cpu.byPid.get(javaPid) ?? null),
+        emulatorAndBench: cpu.byPid.get(process.pid) ?? null,
+      },
       leftDue,
       invocations: cluster.processes.length,
       linksSent,
@@ -220,11 +268,15 @@ async function drainOnce(
       errors: cluster.processes.flatMap((p) =>
         p.error === null ? [] : [`${p.label}: ${p.error} ${p.textTail.slice(-3).join(" | ")}`.trim()],
       ),
-      timeline: leftOverTime(options.subscriptions, settledAt, tick),
+      timeline,
     };
   } finally {
     await cluster.stop();
   }
+}
+
+function cores(busy: number | null): string {
+  return busy === null ? "?" : busy.toFixed(2);
 }
 
 function meanSeconds(ms: readonly number[]): number | null {
@@ -242,15 +294,31 @@ async function describe(p: ContenderProcess): Promise<string> {
   return `${p.label}: ${how}; led ${led.length > 0 ? led.join(", ") : "nothing"}; continuation ${JSON.stringify(continuation ?? null)}`;
 }
 
-/** Renewals left after each whole second from the tick, until none are. */
-function leftOverTime(total: number, settledAt: readonly number[], tick: number): DrainRow["timeline"] {
-  const seconds = Math.ceil((Math.max(tick, ...settledAt) - tick) / 1000);
-  const sorted = [...settledAt].sort((a, b) => a - b);
-  const points: DrainRow["timeline"] = [{ second: 0, left: total }];
+/**
+ * After each whole second from the tick, until nothing is left: renewals left due, and the provider
+ * requests received in that second.
+ */
+export function drainTimeline(
+  total: number,
+  settledAt: readonly number[],
+  requestsAt: readonly number[],
+  tick: number,
+): DrainRow["timeline"] {
+  const settled = [...settledAt].sort((a, b) => a - b);
+  // The second that holds the last settle is the last point (a settle at tick + 2000 is in second 3).
+  const last = settled.at(-1);
+  const seconds = last === undefined ? 0 : Math.floor((Math.max(tick, last) - tick) / 1000) + 1;
+  const requests = [...requestsAt].sort((a, b) => a - b);
+  const points: DrainRow["timeline"] = [{ second: 0, left: total, requests: 0 }];
   let done = 0;
+  let sent = requests.findIndex((at) => at >= tick);
+  if (sent === -1) sent = requests.length;
   for (let second = 1; second <= seconds; second++) {
-    while (done < sorted.length && sorted[done]! < tick + second * 1000) done++;
-    points.push({ second, left: total - done });
+    const end = tick + second * 1000;
+    while (done < settled.length && settled[done]! < end) done++;
+    const from = sent;
+    while (sent < requests.length && requests[sent]! < end) sent++;
+    points.push({ second, left: total - done, requests: sent - from });
   }
   return points;
 }

@@ -82,6 +82,7 @@ it("runs every scenario and writes results.json and the charts", { timeout: 600_
     "budget.2.rateLimitedShare",
     "drain.2.seconds",
     "drain.2.ofFloor",
+    "drain.2.budgetUsed",
   ]) {
     expect(ids).toContain(id);
   }
@@ -160,6 +161,20 @@ function checkBudgetAndDrain(results: BenchResults): void {
     expect(row.meanReleaseToLeaseSeconds).toBeGreaterThanOrEqual(0);
     expect(row.meanLeaseToFirstSettleSeconds).toBeGreaterThan(0);
     expect(row.floorSeconds).toBe((2 * row.subscriptions) / PRESETS.tiny.drain.budget);
+    // The provider's own log: every charge is a create and a confirm. Its token bucket accepts at most the
+    // budget's rate plus one second's burst; the 429s it answered beyond that are counted too.
+    const requests = row.timeline.reduce((n, p) => n + p.requests, 0);
+    expect(requests).toBeGreaterThanOrEqual(2 * row.charges);
+    const allowed = PRESETS.tiny.drain.budget * (row.drainSeconds! + 1) + row.rateLimited;
+    expect(row.budgetUsed).toBeGreaterThan(0);
+    expect(row.budgetUsed! * PRESETS.tiny.drain.budget * row.drainSeconds!).toBeLessThanOrEqual(allowed);
+    expect(row.slowSeconds).toBeLessThanOrEqual(Math.ceil(row.drainSeconds!));
+    // Where the CPU went: DynamoDB Local's JVM and this process are part of the machine's busy cores.
+    expect(row.cpu.dynamodbLocal).toBeGreaterThan(0);
+    expect(row.cpu.emulatorAndBench).toBeGreaterThan(0);
+    expect(row.cpu.machine).toBeGreaterThanOrEqual(row.cpu.dynamodbLocal! + row.cpu.emulatorAndBench! - 0.05);
+    expect(row.cpu.steal).toBeGreaterThanOrEqual(0);
+    expect(row.cpu.steal).toBeLessThanOrEqual(row.cpu.machine!);
   }
 }
 
