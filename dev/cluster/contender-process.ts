@@ -6,7 +6,9 @@
  * timings, LOG_LEVEL, ...), plus
  *   CONTENDER_EVENT       the event, as JSON (an EventBridge scheduled event, say)
  *   CONTENDER_REQUEST_ID  the invocation's awsRequestId
- *   CONTENDER_BUDGET_MS   the invocation's time budget; getRemainingTimeInMillis counts down from it
+ *   CONTENDER_BUDGET_MS   the invocation's time budget; getRemainingTimeInMillis counts down from it once
+ *                         the handler's module is loaded: Lambda's timeout limits the Invoke phase, not the
+ *                         Init phase before it (runtime start-up and the module's own code)
  *   CLOCK_OFFSET_MS       skews this process's wall clock (Date.now) by that much, for chaos
  *
  * Output (stdout): the handler's JSON log lines, then one `{"__contender":"result"|"error",...}` line.
@@ -40,7 +42,9 @@ process.stdin.resume();
 
 const budgetMs = Number(process.env.CONTENDER_BUDGET_MS ?? "60000");
 const requestId = process.env.CONTENDER_REQUEST_ID ?? randomUUID();
-const startedAt = performance.now(); // monotonic: Lambda's deadline does not move with the wall clock
+const spawnedAt = performance.now();
+/** When the Invoke phase began; monotonic: Lambda's deadline does not move with the wall clock. */
+let invokedAt = Number.POSITIVE_INFINITY;
 
 function emit(line: Record<string, unknown>): Promise<void> {
   return new Promise((resolve) => process.stdout.write(`${JSON.stringify(line)}\n`, () => resolve()));
@@ -49,11 +53,10 @@ function emit(line: Record<string, unknown>): Promise<void> {
 const context = localLambdaContext({
   functionName: "lease-billing-local",
   requestId,
-  remainingMs: () => Math.max(0, Math.round(budgetMs - (performance.now() - startedAt))),
+  remainingMs: () => Math.max(0, Math.round(budgetMs - Math.max(0, performance.now() - invokedAt))),
 });
 
 async function main(): Promise<number> {
-  await emit({ __contender: "started", pid: process.pid, requestId, budgetMs, clockOffsetMs: offsetMs });
   let event: unknown;
   try {
     event = JSON.parse(process.env.CONTENDER_EVENT ?? "null");
@@ -61,7 +64,17 @@ async function main(): Promise<number> {
     await emit({ __contender: "error", error: `CONTENDER_EVENT is not JSON: ${(error as Error).message}` });
     return 2;
   }
+  // Init, then Invoke: the budget (and the runner's hard timeout) start once the module is loaded.
   const { handler } = await import("../../functions/handler/index");
+  invokedAt = performance.now();
+  await emit({
+    __contender: "started",
+    pid: process.pid,
+    requestId,
+    budgetMs,
+    clockOffsetMs: offsetMs,
+    initMs: Math.round(invokedAt - spawnedAt),
+  });
   try {
     const result = await handler(event, context);
     await emit({ __contender: "result", result });

@@ -12,6 +12,8 @@ import { lineSplitter, parseLine, type ParsedLine, type RunFinished } from "./lo
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ENTRY = resolve(REPO_ROOT, "dev", "cluster", "contender-process.ts");
+/** Lambda's limit on the Init phase (the runtime's start-up and the module's own code). */
+export const INIT_LIMIT_MS = 10_000;
 
 /** Lease timings as the function reads them (LEASE_*_MS). */
 export interface LeaseSettings {
@@ -50,7 +52,10 @@ export interface ContenderSpec {
   readonly label: string;
   readonly round: number;
   readonly event: unknown;
-  /** The invocation's time budget (the Lambda timeout); getRemainingTimeInMillis counts down from it. */
+  /**
+   * The invocation's time budget (the Lambda timeout); getRemainingTimeInMillis counts down from it once
+   * the handler's module is loaded (the Invoke phase; Lambda's Init phase before it is not counted).
+   */
   readonly budgetMs: number;
   /** Skews the child's Date.now by this much. */
   readonly clockOffsetMs?: number;
@@ -62,7 +67,7 @@ export interface ContenderSpec {
 export interface ContenderExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
-  /** Killed by the hard timeout (its budget plus grace), as Lambda would. */
+  /** Killed by the hard timeout (its budget plus grace from its Invoke phase), as Lambda would. */
   readonly timedOut: boolean;
 }
 
@@ -206,16 +211,26 @@ export function spawnContender(
   child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
   child.stdin?.on("error", () => undefined); // the child may be gone before we close it
 
+  // Lambda's limits: the Init phase may take INIT_LIMIT_MS, then the Invoke phase its timeout. The
+  // process says when its Invoke phase starts (its `started` line); the grace lets the handler's own
+  // deadline act first.
   let timedOut = false;
-  const hardTimeout = setTimeout(
-    () => {
+  let hardTimeout: NodeJS.Timeout;
+  const armHardTimeout = (ms: number) => {
+    clearTimeout(hardTimeout);
+    hardTimeout = setTimeout(() => {
       timedOut = true;
       child.kill("SIGCONT");
       child.kill("SIGKILL");
-    },
-    spec.budgetMs + (spec.hardTimeoutGraceMs ?? 5_000),
-  );
-  hardTimeout.unref();
+    }, ms);
+    hardTimeout.unref();
+  };
+  armHardTimeout(INIT_LIMIT_MS + spec.budgetMs + (spec.hardTimeoutGraceMs ?? 5_000));
+  listeners.add((line) => {
+    if (line.kind === "contender" && line.phase === "started") {
+      armHardTimeout(spec.budgetMs + (spec.hardTimeoutGraceMs ?? 5_000));
+    }
+  });
 
   const exited = new Promise<ContenderExit>((resolveExit) => {
     child.once("close", (code, signal) => {
