@@ -148,6 +148,24 @@ function baseEnv(): Record<string, string> {
   return out;
 }
 
+/**
+ * Contender processes still running. A contender dies by itself when this process's end closes its stdin,
+ * but one that is SIGSTOPped (a pause fault) cannot run that code: on the way out, each is SIGKILLed (which
+ * a stopped process does not need to run anything to obey).
+ */
+const live = new Set<ChildProcess>();
+let killOnExit = false;
+
+function tracked(child: ChildProcess): void {
+  live.add(child);
+  child.once("close", () => live.delete(child));
+  if (killOnExit) return;
+  killOnExit = true;
+  process.once("exit", () => {
+    for (const c of live) c.kill("SIGKILL");
+  });
+}
+
 /** How the contender's node process runs the entry: from source through tsx, by default. */
 export const FROM_SOURCE: readonly string[] = ["--import", "tsx", ENTRY];
 
@@ -171,6 +189,7 @@ export function spawnContender(
     stdio: ["pipe", "pipe", "pipe"],
   });
   if (child.pid === undefined) throw new Error(`could not start contender ${spec.label}`);
+  tracked(child);
 
   const listeners = new Set<(line: ParsedLine, atMs: number) => void>();
   const textTail: string[] = [];
