@@ -230,9 +230,9 @@ export function spawnContender(
   child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
   child.stdin?.on("error", () => undefined); // the child may be gone before we close it
 
-  // Lambda's limits: the Init phase may take INIT_LIMIT_MS, then the Invoke phase its timeout. The
-  // process says when its Invoke phase starts (its `started` line); the grace lets the handler's own
-  // deadline act first.
+  // Lambda's timeout limits the Invoke phase, which the process announces (its `started` line): the hard
+  // timeout is its budget plus a grace (the handler's own deadline acts first) from then. Until then, a
+  // backstop allows Lambda's Init limit (INIT_LIMIT_MS) on top.
   let timedOut = false;
   let hardTimeout: NodeJS.Timeout;
   const armHardTimeout = (ms: number) => {
