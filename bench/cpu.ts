@@ -55,47 +55,36 @@ export function findDynamoDbLocalPid(port: number): number | null {
   return null;
 }
 
-/** CPU milliseconds the whole machine has spent busy (all cores, not idle or waiting on I/O), or null. */
-export function machineBusyMs(): number | null {
-  const f = machineCpuTicks();
-  if (f === null) return null;
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return ((total - idle) * 1000) / clockTicks();
-}
-
 /**
- * CPU milliseconds the hypervisor gave to other machines while this one had work to run ("steal"), all
- * cores together, or null. Part of machineBusyMs: a virtual machine whose cores are stolen runs slower.
+ * CPU milliseconds the whole machine has spent busy (all cores, not idle or waiting on I/O), and of
+ * those the hypervisor gave to other machines while this one had work to run ("steal": a virtual
+ * machine whose cores are stolen runs slower); null where /proc/stat cannot be read. One read for both.
  */
-export function machineStealMs(): number | null {
-  const f = machineCpuTicks();
-  return f === null ? null : ((f[7] ?? 0) * 1000) / clockTicks();
-}
-
-/** The first line of /proc/stat: user nice system idle iowait irq softirq steal ..., in clock ticks. */
-function machineCpuTicks(): number[] | null {
+export function machineCpuMs(): { busy: number; steal: number } | null {
+  let f: number[];
   try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
-    return line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ..., in clock ticks
+    f = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
   } catch {
     return null;
   }
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  const ms = (ticks: number) => (ticks * 1000) / clockTicks();
+  return { busy: ms(total - idle), steal: ms(f[7] ?? 0) };
 }
 
 /** CPU used by a set of processes between two moments, as a share of one core (1.0 = one core busy). */
 export class CpuWindow {
   private readonly start = new Map<number, number | null>();
-  private machineStart: number | null = null;
-  private stealStart: number | null = null;
+  private machineStart: { busy: number; steal: number } | null = null;
   private startedAt = 0;
 
   constructor(private readonly pids: readonly number[]) {}
 
   begin(): void {
     this.startedAt = performance.now();
-    this.machineStart = machineBusyMs();
-    this.stealStart = machineStealMs();
+    this.machineStart = machineCpuMs();
     for (const pid of this.pids) this.start.set(pid, processCpuMs(pid));
   }
 
@@ -111,16 +100,13 @@ export class CpuWindow {
       const after = processCpuMs(pid);
       byPid.set(pid, before == null || after == null || elapsed <= 0 ? null : (after - before) / elapsed);
     }
-    const machineEnd = machineBusyMs();
-    const machine =
+    const machineEnd = machineCpuMs();
+    const share = (of: "busy" | "steal") =>
       this.machineStart === null || machineEnd === null || elapsed <= 0
         ? null
-        : (machineEnd - this.machineStart) / elapsed;
-    const stealEnd = machineStealMs();
-    const steal =
-      this.stealStart === null || stealEnd === null || elapsed <= 0
-        ? null
-        : (stealEnd - this.stealStart) / elapsed;
+        : (machineEnd[of] - this.machineStart[of]) / elapsed;
+    const machine = share("busy");
+    const steal = share("steal");
     return { byPid, machine, steal };
   }
 }
