@@ -158,7 +158,6 @@ async function drainOnce(
       [],
       32,
     );
-    const before = infra.stripe.snapshot().requestCounts;
     const seqBefore = infra.stripe.requestLog().entries.at(-1)?.seq ?? 0;
     infra.stripe.setFaults({
       latencyMs: options.latencyMs,
@@ -217,7 +216,8 @@ async function drainOnce(
     if (gaveUp) await cluster.killAll("the drain took too long");
 
     const settledAt = leaderEvents.filter((e) => e.kind === "settled").map((e) => e.at);
-    const after = infra.stripe.snapshot().requestCounts;
+    // The provider's own log of this drain's requests: the counts, and when each arrived.
+    const requests = infra.stripe.requestLog(seqBefore).entries;
     infra.stripe.setFaults({});
     const leftDue = await cluster.dueLeft(asOf);
     const invariants = await cluster.checkInvariants(asOf);
@@ -228,7 +228,7 @@ async function drainOnce(
     const handovers = handoverTimes(leaderEvents);
     // The emulator stamps requests with the wall clock; the timeline counts from its own start.
     const epoch = cluster.timeline.startedAtEpochMs;
-    const requestsAt = infra.stripe.requestLog(seqBefore).entries.map((e) => e.sentAt - epoch);
+    const requestsAt = requests.map((e) => e.sentAt - epoch);
     const timeline = drainTimeline(options.subscriptions, settledAt, requestsAt, tick);
     const inDrain = drained === null ? [] : timeline.slice(1, Math.ceil(drained) + 1);
     return {
@@ -260,8 +260,8 @@ async function drainOnce(
       linksSent,
       linksFailed,
       charges: settledAt.length,
-      providerRequests: after.total - before.total,
-      rateLimited: (after.byStatus["429"] ?? 0) - (before.byStatus["429"] ?? 0),
+      providerRequests: requests.length,
+      rateLimited: requests.filter((e) => e.outcome === 429).length,
       violationCount: invariants.violations.length,
       violations: invariants.violations.slice(0, 20),
       invocationLog: await Promise.all(cluster.processes.map(describe)),
