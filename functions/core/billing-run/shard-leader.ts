@@ -329,7 +329,8 @@ class ShardLeader {
       case "skipped":
         return this.count("skipped");
       case "stopped":
-        this.stopReason ??= `lease safe time ran out (${result.reason})`;
+        // The guard held a send back: the lease ran short, most often because this process stalled for a
+        // moment. The period stays due; the next mayStart renews and decides whether this run goes on.
         return "left-due";
       case "rate_limited":
         this.report(subscription.subscriptionId, "rate_limited", result.record);

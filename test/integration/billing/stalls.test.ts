@@ -1,0 +1,79 @@
+/**
+ * A leader whose process stalls for a moment (a long garbage collection, a CPU-starved host, a first
+ * `Error.stack` that decodes a whole bundle's source map) finds its lease short of safe time at its next
+ * send. The guard holds that send back; the lease itself was never taken, so the leader renews and goes
+ * on. Invariants: liveness (a stall the lease survives does not end the run: only the period it held
+ * back is left to the next link) and card attempts (the held-back period's card is tried once in all, by
+ * the run that confirms it). On DynamoDB Local and the emulator over HTTP.
+ */
+import { describe, expect, it } from "vitest";
+import type { StripeEmulator } from "../../../dev/stripe-emulator";
+import { monthlySeed, type SubscriptionSeed } from "../../../dev/seed";
+import type { PaymentGateway } from "../../../functions/core/payments/payment-gateway";
+import { systemClock, type Clock } from "../../../functions/core/clock";
+import type { TestTables } from "../../support/dynamo";
+import { useTablesAndEmulator } from "../../support/emulator";
+import { seedWithTestKey } from "../../support/seeding";
+import { delegate, FAST_LEASE, startContender } from "../../support/billing";
+
+const DAY = 86_400_000;
+let tables: TestTables;
+let emulator: StripeEmulator;
+
+useTablesAndEmulator("stalls", (started) => ({ tables, emulator } = started));
+
+function due(subscriptionId: string): SubscriptionSeed {
+  return monthlySeed(subscriptionId, new Date(Date.now() - DAY), { card: "succeeds", amount: 1200 });
+}
+
+function intentsOf(subscriptionId: string) {
+  return emulator.snapshot().paymentIntents.filter((pi) => pi.metadata.subscription_id === subscriptionId);
+}
+
+function cardAttempts(subscriptionId: string): number {
+  const ids = new Set(intentsOf(subscriptionId).map((pi) => pi.id));
+  return emulator.requestLog().entries.filter((e) => e.cardAttempt && ids.has(e.paymentIntent ?? "")).length;
+}
+
+describe("a leader that stalls just before a confirmation, for longer than its lease's safe time", () => {
+  it("holds that confirmation back, renews, and bills the rest of the shard in the same run", async () => {
+    const ids = ["stall_a", "stall_b", "stall_c", "stall_d"];
+    await seedWithTestKey(tables, emulator.url, ids.map(due));
+    // The process's clock moves on by a whole lease at the first confirmation, as after a stall; nobody
+    // else contends, so the lease is still this leader's when it wakes.
+    let stalled = 0;
+    const clock: Clock = {
+      now: () => Date.now() + stalled,
+      sleep: (ms, signal) => systemClock.sleep(ms, signal),
+    };
+    let stalledAt: string | null = null;
+    const stallOnce = (inner: PaymentGateway): PaymentGateway => ({
+      ...delegate(inner),
+      confirmPaymentIntent: async (...args) => {
+        if (stalledAt === null) {
+          stalledAt = args[0];
+          stalled += FAST_LEASE.leaseDurationMs!;
+        }
+        return inner.confirmPaymentIntent(...args);
+      },
+    });
+    const request = { runId: "scheduled:stall", asOf: new Date().toISOString() };
+    const first = await startContender(tables, emulator.url, request, {
+      clock,
+      wrapGateway: stallOnce,
+      settings: { concurrency: 1 },
+    }).report;
+
+    expect(stalledAt).not.toBeNull();
+    const heldBack = ids.find((id) => intentsOf(id).some((pi) => pi.id === stalledAt))!;
+    expect(first.tally.succeeded).toBe(ids.length - 1);
+    expect(first.led.map((s) => [s.outcome, s.leftDue])).toEqual([["partial", 1]]);
+    expect(cardAttempts(heldBack)).toBe(0);
+
+    // The next link of the same run confirms the PaymentIntent the first one recorded.
+    const next = await startContender(tables, emulator.url, request).report;
+    expect(next.tally.succeeded).toBe(1);
+    expect(intentsOf(heldBack).map((pi) => [pi.id, pi.status])).toEqual([[stalledAt, "succeeded"]]);
+    for (const id of ids) expect(cardAttempts(id)).toBe(1);
+  });
+});
