@@ -114,7 +114,7 @@ export async function runDrain(
   const rows: DrainRow[] = [];
   // Each invocation a plain node process on the bundled handler, as Lambda runs the stack's bundle: from
   // source through tsx, every link would first compile the handler for seconds on a busy machine.
-  const nodeArgs = ["--enable-source-maps", await buildContenderBundle()];
+  const nodeArgs = [await buildContenderBundle()];
   for (const shards of options.shardCounts) {
     const row = await drainOnce(options, shards, nodeArgs, log);
     log(

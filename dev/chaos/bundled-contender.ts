@@ -43,14 +43,15 @@ export async function buildContenderBundle(
     format: "cjs",
     external: [],
     logLevel: "error",
-    // Smaller stack traces point at the bundle; the source map makes them point at the sources.
-    sourcemap: "inline",
-    sourcesContent: false,
+    // No source map, unlike the stack's bundle: Node decodes a map at the first `Error.stack` a process
+    // reads, about 0.3 s of a core (docs/lease-protocol.md, "Stalls"), and the Lambda pays it during Init
+    // (functions/handler/warm-up.ts). The suite starts thousands of processes; its stack traces point at
+    // the bundle instead.
   });
   return outfile;
 }
 
 /** Contenders that run the prebuilt bundle with plain node: dev/cluster's spawnContender, another command. */
 export function bundledSpawner(bundle: string): Spawner {
-  return (env, spec, clock) => spawnContender(env, spec, clock, ["--enable-source-maps", bundle]);
+  return (env, spec, clock) => spawnContender(env, spec, clock, [bundle]);
 }

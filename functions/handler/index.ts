@@ -17,6 +17,9 @@ import { checkTimeBudget, readConfig } from "./config";
 import { InvalidInputError } from "../core/input-error";
 import { createTelemetry, observer, recordBacklog, recordPacing, recordRunEnd } from "./telemetry";
 import { measureBacklog } from "../core/billing-run/backlog";
+import { warmStackTraces } from "./warm-up";
+
+warmStackTraces();
 
 // Every Stripe key this environment has read: no log line or error names one.
 const keysRead = new Set<string>();
