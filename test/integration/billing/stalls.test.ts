@@ -6,6 +6,7 @@
  * back is left to the next link) and card attempts (the held-back period's card is tried once in all, by
  * the run that confirms it). On DynamoDB Local and the emulator over HTTP.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { StripeEmulator } from "../../../dev/stripe-emulator";
 import { monthlySeed, type SubscriptionSeed } from "../../../dev/seed";
@@ -14,9 +15,17 @@ import { systemClock, type Clock } from "../../../functions/core/clock";
 import type { TestTables } from "../../support/dynamo";
 import { useTablesAndEmulator } from "../../support/emulator";
 import { seedWithTestKey } from "../../support/seeding";
-import { delegate, FAST_LEASE, startContender } from "../../support/billing";
+import { delegate, startContender } from "../../support/billing";
+import type { LeaseTimings } from "../../../functions/core/lease/lease-timings";
 
 const DAY = 86_400_000;
+// Roomy enough that a loaded test machine's own pauses never exhaust the safe time; the stalls below are
+// clock jumps, so a long lease costs no test time.
+const LEASE: Partial<LeaseTimings> = {
+  leaseDurationMs: 10_000,
+  renewIntervalMs: 2_000,
+  safetyMarginMs: 4_000,
+};
 let tables: TestTables;
 let emulator: StripeEmulator;
 
@@ -52,7 +61,7 @@ describe("a leader that stalls just before a confirmation, for longer than its l
       confirmPaymentIntent: async (...args) => {
         if (stalledAt === null) {
           stalledAt = args[0];
-          stalled += FAST_LEASE.leaseDurationMs!;
+          stalled += LEASE.leaseDurationMs!;
         }
         return inner.confirmPaymentIntent(...args);
       },
@@ -60,6 +69,7 @@ describe("a leader that stalls just before a confirmation, for longer than its l
     const request = { runId: "scheduled:stall", asOf: new Date().toISOString() };
     const first = await startContender(tables, emulator.url, request, {
       clock,
+      lease: LEASE,
       wrapGateway: stallOnce,
       settings: { concurrency: 1 },
     }).report;
@@ -71,9 +81,66 @@ describe("a leader that stalls just before a confirmation, for longer than its l
     expect(cardAttempts(heldBack)).toBe(0);
 
     // The next link of the same run confirms the PaymentIntent the first one recorded.
-    const next = await startContender(tables, emulator.url, request).report;
+    const next = await startContender(tables, emulator.url, request, { lease: LEASE }).report;
     expect(next.tally.succeeded).toBe(1);
     expect(intentsOf(heldBack).map((pi) => [pi.id, pi.status])).toEqual([[stalledAt, "succeeded"]]);
     for (const id of ids) expect(cardAttempts(id)).toBe(1);
+  });
+
+  it("whatever request it stalls before, and for however long: each period is charged once, with one card attempt, and the run goes on past it", async () => {
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("createPaymentIntent" as const, "confirmPaymentIntent" as const),
+        fc.integer({ min: 1, max: 3 }),
+        // In leases: a short stall the safe time covers, up to one no lease could.
+        fc.constantFrom(0.2, 0.5, 1, 1.5),
+        async (method, nth, leases) => {
+          round += 1;
+          const ids = [1, 2, 3].map((i) => `stall_p${round}_${i}`);
+          await seedWithTestKey(tables, emulator.url, ids.map(due));
+          let stalled = 0;
+          const clock: Clock = {
+            now: () => Date.now() + stalled,
+            sleep: (ms, signal) => systemClock.sleep(ms, signal),
+          };
+          let calls = 0;
+          const stallAt = (called: typeof method) => {
+            if (called === method && ++calls === nth) stalled += Math.round(leases * LEASE.leaseDurationMs!);
+          };
+          const stallAtNth = (inner: PaymentGateway): PaymentGateway => ({
+            ...delegate(inner),
+            createPaymentIntent: async (...args) => {
+              stallAt("createPaymentIntent");
+              return inner.createPaymentIntent(...args);
+            },
+            confirmPaymentIntent: async (...args) => {
+              stallAt("confirmPaymentIntent");
+              return inner.confirmPaymentIntent(...args);
+            },
+          });
+          const request = { runId: `scheduled:stall-${round}`, asOf: new Date().toISOString() };
+          const first = await startContender(tables, emulator.url, request, {
+            clock,
+            lease: LEASE,
+            wrapGateway: stallAtNth,
+            settings: { concurrency: 1 },
+          }).report;
+          // Liveness: the run went on past the stall; at most the one period it held back is left.
+          const paid = (id: string) => intentsOf(id).some((pi) => pi.status === "succeeded");
+          expect(ids.filter(paid).length).toBeGreaterThanOrEqual(ids.length - 1);
+          expect(first.led).toHaveLength(1);
+          await startContender(tables, emulator.url, request, { lease: LEASE }).report;
+          for (const id of ids) {
+            // Money and attempts: one succeeded PaymentIntent per period, tried once.
+            const statuses = intentsOf(id).map((pi) => pi.status);
+            expect(statuses.filter((st) => st === "succeeded")).toHaveLength(1);
+            expect(statuses.filter((st) => st !== "succeeded" && st !== "canceled")).toEqual([]);
+            expect(cardAttempts(id)).toBe(1);
+          }
+        },
+      ),
+      { numRuns: 8 },
+    );
   });
 });
