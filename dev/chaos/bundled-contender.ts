@@ -44,7 +44,7 @@ export async function buildContenderBundle(
     external: [],
     logLevel: "error",
     // No source map, unlike the stack's bundle: Node decodes a map at the first `Error.stack` a process
-    // reads, about 0.3 s of a core (docs/lease-protocol.md, "Stalls"), and the Lambda pays it during Init
+    // reads, a fraction of a second of a core (docs/lease-protocol.md, "Stalls"), and the Lambda pays it during Init
     // (functions/handler/warm-up.ts). The suite starts thousands of processes; its stack traces point at
     // the bundle instead.
   });
