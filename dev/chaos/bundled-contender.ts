@@ -44,9 +44,9 @@ export async function buildContenderBundle(
     external: [],
     logLevel: "error",
     // No source map, unlike the stack's bundle: Node decodes a map at the first `Error.stack` a process
-    // reads, a fraction of a second of a core (docs/lease-protocol.md, "Stalls"), and the Lambda pays it during Init
-    // (functions/handler/warm-up.ts). The suite starts thousands of processes; its stack traces point at
-    // the bundle instead.
+    // reads, a fraction of a second of a core (docs/lease-protocol.md, "Stalls"), which the Lambda pays
+    // during Init (functions/handler/warm-up.ts). The suite starts thousands of processes; its stack
+    // traces point at the bundle instead.
   });
   return outfile;
 }
