@@ -10,6 +10,7 @@ import { createBillingJob } from "../../../functions/handler/billing-job";
 import { renewalMetadata, type PaymentGateway } from "../../../functions/core/payments/payment-gateway";
 import type { TestTables } from "../../support/dynamo";
 import { useTablesAndEmulator } from "../../support/emulator";
+import { cardAttempts, intentsOf } from "../../support/stripe-record";
 import { seedWithTestKey } from "../../support/seeding";
 import { delegate, FAST_LEASE, startContender, testConfig, TEST_API_KEY } from "../../support/billing";
 import { systemClock, type Clock } from "../../../functions/core/clock";
@@ -24,18 +25,9 @@ function due(subscriptionId: string, card: TestCard): SubscriptionSeed {
   return monthlySeed(subscriptionId, new Date(Date.now() - DAY), { card, amount: 2500 });
 }
 
-function cardAttempts(paymentIntent: string): number {
-  return emulator.requestLog().entries.filter((e) => e.paymentIntent === paymentIntent && e.cardAttempt)
-    .length;
-}
-
-function intentsOf(subscriptionId: string) {
-  return emulator.snapshot().paymentIntents.filter((pi) => pi.metadata.subscription_id === subscriptionId);
-}
-
 /** A create of the period's first generation arriving late (its key pruned): a second PaymentIntent. */
 function lateCreate(subscriptionId: string) {
-  const [paid] = intentsOf(subscriptionId);
+  const [paid] = intentsOf(emulator, subscriptionId);
   return stripeClient(TEST_API_KEY, emulator.url).paymentIntents.create({
     amount: paid!.amount,
     currency: paid!.currency,
@@ -86,10 +78,10 @@ describe("a leader whose lease is taken while its confirmation waits to be sent"
     release();
     await zombie.report;
 
-    const [intent, ...others] = intentsOf("paused_decline");
+    const [intent, ...others] = intentsOf(emulator, "paused_decline");
     expect(others).toEqual([]);
     expect(intent!.status).toBe("canceled"); // canceled before the decline was recorded
-    expect(cardAttempts(intent!.id)).toBe(1);
+    expect(cardAttempts(emulator, intent!.id)).toBe(1);
     const confirms = emulator
       .requestLog()
       .entries.filter((e) => e.paymentIntent === intent!.id && e.route.endsWith("/confirm"));
@@ -123,7 +115,7 @@ describe("a confirmation sent in time that Stripe runs only after its sender gav
     const released = Date.now();
     expect(first.tally.in_doubt).toBe(1);
 
-    const [intent, ...others] = intentsOf("slow_decline");
+    const [intent, ...others] = intentsOf(emulator, "slow_decline");
     expect(others).toEqual([]);
     const executed = () =>
       emulator.requestLog().entries.find((e) => e.paymentIntent === intent!.id && e.cardAttempt);
@@ -137,8 +129,10 @@ describe("a confirmation sent in time that Stripe runs only after its sender gav
       asOf: new Date().toISOString(),
     }).report;
     expect(next.tally.declined).toBe(1);
-    expect(intentsOf("slow_decline").map((pi) => [pi.id, pi.status])).toEqual([[intent!.id, "canceled"]]);
-    expect(cardAttempts(intent!.id)).toBe(1);
+    expect(intentsOf(emulator, "slow_decline").map((pi) => [pi.id, pi.status])).toEqual([
+      [intent!.id, "canceled"],
+    ]);
+    expect(cardAttempts(emulator, intent!.id)).toBe(1);
   });
 });
 
@@ -154,7 +148,7 @@ describe("the sweep of stray PaymentIntents", () => {
         runId: "scheduled:first",
         asOf: new Date().toISOString(),
       }).report;
-      const [paid] = intentsOf(subscriptionId);
+      const [paid] = intentsOf(emulator, subscriptionId);
       expect(paid?.status).toBe("succeeded");
 
       emulator.advanceClock(clockJumpMs);
@@ -168,9 +162,11 @@ describe("the sweep of stray PaymentIntents", () => {
       });
       await next.report;
       expect(next.events.find((e) => e.type === "sweep")).toMatchObject({ strayPaymentIntentsCanceled: 1 });
-      const statuses = Object.fromEntries(intentsOf(subscriptionId).map((pi) => [pi.id, pi.status]));
+      const statuses = Object.fromEntries(
+        intentsOf(emulator, subscriptionId).map((pi) => [pi.id, pi.status]),
+      );
       expect(statuses).toEqual({ [paid!.id]: "succeeded", [late.id]: "canceled" });
-      expect(cardAttempts(late.id)).toBe(0);
+      expect(cardAttempts(emulator, late.id)).toBe(0);
     },
   );
 
@@ -187,7 +183,9 @@ describe("the sweep of stray PaymentIntents", () => {
     await same.report;
     expect(same.events.map((e) => e.type)).not.toContain("sweep");
     expect(same.events.filter((e) => e.type === "standby-exit")).not.toHaveLength(0);
-    expect(intentsOf(subscriptionId).find((pi) => pi.id === late.id)?.status).toBe("requires_confirmation");
+    expect(intentsOf(emulator, subscriptionId).find((pi) => pi.id === late.id)?.status).toBe(
+      "requires_confirmation",
+    );
 
     await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(Date.parse(asOf)));
     const next = startContender(tables, emulator.url, {
@@ -196,6 +194,6 @@ describe("the sweep of stray PaymentIntents", () => {
     });
     await next.report;
     expect(next.events.find((e) => e.type === "sweep")).toMatchObject({ strayPaymentIntentsCanceled: 1 });
-    expect(intentsOf(subscriptionId).find((pi) => pi.id === late.id)?.status).toBe("canceled");
+    expect(intentsOf(emulator, subscriptionId).find((pi) => pi.id === late.id)?.status).toBe("canceled");
   });
 });

@@ -14,6 +14,7 @@ import type { PaymentGateway } from "../../../functions/core/payments/payment-ga
 import { systemClock, type Clock } from "../../../functions/core/clock";
 import type { TestTables } from "../../support/dynamo";
 import { useTablesAndEmulator } from "../../support/emulator";
+import { cardAttempts, intentsOf } from "../../support/stripe-record";
 import { seedWithTestKey } from "../../support/seeding";
 import { delegate, startContender } from "../../support/billing";
 import type { RunRequest } from "../../../functions/core/billing-run/shard-leader";
@@ -32,17 +33,13 @@ let emulator: StripeEmulator;
 
 useTablesAndEmulator("stalls", (started) => ({ tables, emulator } = started));
 
+/** Card attempts on every PaymentIntent of the subscription. */
+function attemptsOn(subscriptionId: string): number {
+  return intentsOf(emulator, subscriptionId).reduce((n, pi) => n + cardAttempts(emulator, pi.id), 0);
+}
+
 function due(subscriptionId: string): SubscriptionSeed {
   return monthlySeed(subscriptionId, new Date(Date.now() - DAY), { card: "succeeds", amount: 1200 });
-}
-
-function intentsOf(subscriptionId: string) {
-  return emulator.snapshot().paymentIntents.filter((pi) => pi.metadata.subscription_id === subscriptionId);
-}
-
-function cardAttempts(subscriptionId: string): number {
-  const ids = new Set(intentsOf(subscriptionId).map((pi) => pi.id));
-  return emulator.requestLog().entries.filter((e) => e.cardAttempt && ids.has(e.paymentIntent ?? "")).length;
 }
 
 /**
@@ -66,7 +63,7 @@ function stallingLeader(
     lease: LEASE,
     wrapGateway: (inner) => wrap(inner, stall),
     settings: { concurrency: 1 },
-  }).report;
+  });
 }
 
 describe("a leader that stalls just before a confirmation, for longer than its lease's safe time", () => {
@@ -76,7 +73,7 @@ describe("a leader that stalls just before a confirmation, for longer than its l
     // A stall of a whole lease at the first confirmation.
     let stalledAt: string | null = null;
     const request = { runId: "scheduled:stall", asOf: new Date().toISOString() };
-    const first = await stallingLeader(request, (inner, stall) => ({
+    const run = stallingLeader(request, (inner, stall) => ({
       ...delegate(inner),
       confirmPaymentIntent: async (...args) => {
         if (stalledAt === null) {
@@ -86,18 +83,19 @@ describe("a leader that stalls just before a confirmation, for longer than its l
         return inner.confirmPaymentIntent(...args);
       },
     }));
+    const first = await run.report;
 
     expect(stalledAt).not.toBeNull();
-    const heldBack = ids.find((id) => intentsOf(id).some((pi) => pi.id === stalledAt))!;
+    const heldBack = ids.find((id) => intentsOf(emulator, id).some((pi) => pi.id === stalledAt))!;
     expect(first.tally.succeeded).toBe(ids.length - 1);
     expect(first.led.map((s) => [s.outcome, s.leftDue])).toEqual([["partial", 1]]);
-    expect(cardAttempts(heldBack)).toBe(0);
+    expect(attemptsOn(heldBack)).toBe(0);
 
     // The next link of the same run confirms the PaymentIntent the first one recorded.
     const next = await startContender(tables, emulator.url, request, { lease: LEASE }).report;
     expect(next.tally.succeeded).toBe(1);
-    expect(intentsOf(heldBack).map((pi) => [pi.id, pi.status])).toEqual([[stalledAt, "succeeded"]]);
-    for (const id of ids) expect(cardAttempts(id)).toBe(1);
+    expect(intentsOf(emulator, heldBack).map((pi) => [pi.id, pi.status])).toEqual([[stalledAt, "succeeded"]]);
+    for (const id of ids) expect(attemptsOn(id)).toBe(1);
   });
 
   it("whatever request it stalls before, and for however long: each period is charged once, with one card attempt, and the run goes on past it", async () => {
@@ -129,17 +127,17 @@ describe("a leader that stalls just before a confirmation, for longer than its l
                 return inner.confirmPaymentIntent(...args);
               },
             };
-          });
+          }).report;
           // Liveness: the run went on past the stall; at most the one period it held back is left.
-          const paid = (id: string) => intentsOf(id).some((pi) => pi.status === "succeeded");
+          const paid = (id: string) => intentsOf(emulator, id).some((pi) => pi.status === "succeeded");
           expect(ids.filter(paid).length).toBeGreaterThanOrEqual(ids.length - 1);
           await startContender(tables, emulator.url, request, { lease: LEASE }).report;
           for (const id of ids) {
             // Money and attempts: one succeeded PaymentIntent per period, tried once.
-            const statuses = intentsOf(id).map((pi) => pi.status);
+            const statuses = intentsOf(emulator, id).map((pi) => pi.status);
             expect(statuses.filter((st) => st === "succeeded")).toHaveLength(1);
             expect(statuses.filter((st) => st !== "succeeded" && st !== "canceled")).toEqual([]);
-            expect(cardAttempts(id)).toBe(1);
+            expect(attemptsOn(id)).toBe(1);
           }
         },
       ),

@@ -20,6 +20,7 @@ import { skewedClock, systemClock } from "../../../functions/core/clock";
 import type { ChargeLedger } from "../../../functions/core/billing-run/ports";
 import { chargeRecords, createTestTables, type TestTables } from "../../support/dynamo";
 import { startContender, TEST_API_KEY } from "../../support/billing";
+import { intentsOf } from "../../support/stripe-record";
 
 const DAY = 86_400_000;
 let tables: TestTables;
@@ -81,13 +82,6 @@ async function stored(id: string) {
 }
 
 const charges = (id: string) => chargeRecords(tables, id);
-
-function intentsOf(id: string) {
-  return emulator
-    .snapshot()
-    .paymentIntents.filter((pi) => pi.metadata.subscription_id === id)
-    .sort((a, b) => a.metadata.period_start!.localeCompare(b.metadata.period_start!));
-}
 
 async function untilHeld(): Promise<void> {
   while (emulator.heldRequests().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -312,7 +306,7 @@ describe("changes that land while a leader is charging the subscription", () => 
       amount: 2500,
       paymentMethodId: cardB,
     });
-    const intents = intentsOf(input.subscriptionId);
+    const intents = intentsOf(emulator, input.subscriptionId);
     expect(intents.map((pi) => [pi.amount, pi.payment_method, pi.status])).toEqual([
       [1200, cardA, "succeeded"],
       [2500, cardB, "succeeded"],
@@ -362,7 +356,7 @@ describe("changes that land while a leader is charging the subscription", () => 
     ).report;
     expect(report.tally).toMatchObject({ succeeded: 0, skipped: 1 });
     expect(await charges(input.subscriptionId)).toEqual([]);
-    expect(intentsOf(input.subscriptionId)).toEqual([]);
+    expect(intentsOf(emulator, input.subscriptionId)).toEqual([]);
     expect(await stored(input.subscriptionId)).toMatchObject({ status: "paused" });
   });
 
@@ -456,7 +450,7 @@ describe("changes that land while a leader is charging the subscription", () => 
       amount: 1200,
       attempts: 2,
     });
-    const intents = intentsOf(input.subscriptionId);
+    const intents = intentsOf(emulator, input.subscriptionId);
     expect(intents.map((pi) => [pi.status, pi.amount])).toEqual([
       ["canceled", 1200],
       ["succeeded", 1200],
