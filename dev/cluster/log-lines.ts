@@ -74,6 +74,7 @@ const RUN_EVENT_TYPES = new Set<RunEvent["type"]>([
   "charge",
   "fenced-out",
   "budget-exhausted",
+  "send-held-back",
   "sweep",
 ]);
 

@@ -131,6 +131,11 @@ export class RunState {
       case "budget-exhausted":
         this.note(`${label}: time budget low on shard ${event.shard}, stops claiming`);
         return;
+      case "send-held-back":
+        this.note(
+          `${label}: held back a request for ${event.subscriptionId} (${event.reason}); it stays due`,
+        );
+        return;
       case "sweep":
         this.note(
           `${label} swept: ${event.unreachable} unreachable record(s) quarantined, ${event.strayPaymentIntentsCanceled} stray PaymentIntent(s) canceled`,

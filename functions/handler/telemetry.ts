@@ -83,6 +83,9 @@ export function observer(logger: Logger, metrics: Metrics): RunObserver {
       case "fenced-out":
         logger.warn("a write was fenced out: another contender holds the lease", { ...event });
         return;
+      case "send-held-back":
+        logger.warn("a request was held back: the lease is short of safe time", { ...event });
+        return;
       case "lease-renewed":
         logger.debug("renewed the lease", { ...event });
         return;

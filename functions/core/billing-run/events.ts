@@ -56,6 +56,14 @@ export type RunEvent =
       readonly subscriptionId: string;
     }
   | { readonly type: "budget-exhausted"; readonly shard: number; readonly remainingMs: number }
+  /** The send guard held a request back: the lease was short of safe time. The period stays due. */
+  | {
+      readonly type: "send-held-back";
+      readonly shard: number;
+      readonly fence: number;
+      readonly subscriptionId: string;
+      readonly reason: string;
+    }
   /** What the sweeps of this run found (functions/core/billing-run/sweeps.ts). */
   | {
       readonly type: "sweep";

@@ -331,6 +331,13 @@ class ShardLeader {
       case "stopped":
         // The guard held a send back: the lease ran short, most often because this process stalled for a
         // moment. The period stays due; the next mayStart renews and decides whether this run goes on.
+        this.deps.observe({
+          type: "send-held-back",
+          shard: this.shard,
+          fence: this.heartbeat.current.fence,
+          subscriptionId: subscription.subscriptionId,
+          reason: result.reason,
+        });
         return "left-due";
       case "rate_limited":
         this.report(subscription.subscriptionId, "rate_limited", result.record);

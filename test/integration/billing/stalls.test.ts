@@ -90,6 +90,8 @@ describe("a leader that stalls just before a confirmation, for longer than its l
     expect(first.tally.succeeded).toBe(ids.length - 1);
     expect(first.led.map((s) => [s.outcome, s.leftDue])).toEqual([["partial", 1]]);
     expect(attemptsOn(heldBack)).toBe(0);
+    const heldBackEvents = run.events.flatMap((e) => (e.type === "send-held-back" ? [e.subscriptionId] : []));
+    expect(heldBackEvents).toEqual([heldBack]);
 
     // The next link of the same run confirms the PaymentIntent the first one recorded.
     const next = await startContender(tables, emulator.url, request, { lease: LEASE }).report;
