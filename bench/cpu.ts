@@ -55,12 +55,17 @@ export function findDynamoDbLocalPid(port: number): number | null {
   return null;
 }
 
+export interface MachineCpuMs {
+  readonly busy: number;
+  readonly steal: number;
+}
+
 /**
  * CPU milliseconds the whole machine has spent busy (all cores, not idle or waiting on I/O), and of
  * those the hypervisor gave to other machines while this one had work to run ("steal": a virtual
  * machine whose cores are stolen runs slower); null where /proc/stat cannot be read. One read for both.
  */
-export function machineCpuMs(): { busy: number; steal: number } | null {
+export function machineCpuMs(): MachineCpuMs | null {
   let f: number[];
   try {
     // user nice system idle iowait irq softirq steal ..., in clock ticks
@@ -77,7 +82,7 @@ export function machineCpuMs(): { busy: number; steal: number } | null {
 /** CPU used by a set of processes between two moments, as a share of one core (1.0 = one core busy). */
 export class CpuWindow {
   private readonly start = new Map<number, number | null>();
-  private machineStart: { busy: number; steal: number } | null = null;
+  private machineStart: MachineCpuMs | null = null;
   private startedAt = 0;
 
   constructor(private readonly pids: readonly number[]) {}

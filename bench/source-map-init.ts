@@ -16,11 +16,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build, type Plugin } from "esbuild";
+import { wholeNumber } from "../cli/args";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1)
-  throw new Error(`--runs must be a whole number from 1, got ${values.runs}`);
+const runs = wholeNumber("--runs", values.runs, 1) ?? 3;
 
 /** Runs in the child: loads the bundle, then reads the stack of the first error the handler throws. */
 const PROBE = `
