@@ -129,7 +129,11 @@ export class RunState {
         }
         return;
       case "budget-exhausted":
-        this.note(`${label}: time budget low on shard ${event.shard}, stops claiming`);
+        this.note(
+          event.staggeredMs > 0
+            ? `${label}: stops claiming on shard ${event.shard} ${(event.staggeredMs / 1000).toFixed(1)} s before its time budget, so the shards hand over one at a time`
+            : `${label}: time budget low on shard ${event.shard}, stops claiming`,
+        );
         return;
       case "send-held-back":
         this.note(

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { rotate, runContender } from "../core/billing-run/contender";
+import type { RunRequest } from "../core/billing-run/shard-leader";
 import { dryRun } from "../core/billing-run/dry-run";
 import { billableShards } from "../core/lease/lease";
 import { refreshStripeApiKey, stripeApiKey } from "../aws/stripe-key";
@@ -86,7 +87,7 @@ export async function handler(event: unknown, context: Context): Promise<unknown
     const early = new EarlyContinuation(chain);
     const observe = early.watch(observer(logger, metrics));
     const deps = { ...leaderDeps(job, gateway, observe, chain.remainingMs), billableShards: billable };
-    const report = await runContender(deps, owner, runRequest(runId, request), rotate(shards));
+    const report = await runContender(deps, owner, runRequest(runId, request, link), rotate(shards));
     recordRunEnd(logger, metrics, report, Date.now() - startedAt);
     // Before the backlog is measured: the next link starts while this invocation finishes its reports.
     const continuation = (await early.attempted()) ?? (await continueRun(chain, report));
@@ -131,12 +132,15 @@ function remembered(key: string): string {
   return key;
 }
 
-function runRequest(runId: string, request: BillingRequest) {
+function runRequest(runId: string, request: BillingRequest, link: number): RunRequest {
+  const targeted = request.subscriptionIds !== undefined || request.maxCharges !== undefined;
   return {
     runId,
     asOf: request.asOf,
     ...(request.subscriptionIds && { subscriptionIds: request.subscriptionIds }),
     ...(request.maxCharges !== undefined && { maxCharges: request.maxCharges }),
+    // The run's first invocation staggers its leaders' stops; its links keep the spacing (stagger.ts).
+    ...(link === 0 && !targeted && { staggerHandovers: true }),
   };
 }
 

@@ -193,3 +193,56 @@ describe("an Invoke that fails", () => {
     expect(metric(output, "ContinuationLinksSent")).toBe(0);
   });
 });
+
+describe("staggered hand-overs (functions/core/billing-run/stagger.ts)", () => {
+  /** Long enough that half the claiming window is still over the stagger's 2 s minimum on a busy machine. */
+  const STAGGER_BUDGET_MS = 7_000;
+  const twoShards = () => environment({ SHARD_COUNT: "2" });
+
+  beforeEach(async () => {
+    // Books that outlast three invocations on each shard: the one seeded above and more on the first
+    // shard, one of their own on the second.
+    const more = (prefix: string, shard: number) =>
+      dueSubscriptions(2 * BOOK, AS_OF, 1, prefix).map((s) => ({ ...s, shard }));
+    await seedStack(stack, [...more("more", 0), ...more("second", 1)]);
+  });
+
+  /** Two invocations of one event at once, as the schedule fires them: each leads one of the two shards. */
+  async function firedTogether(event: unknown) {
+    const [a, b] = [await loadHandler(twoShards()), await loadHandler(twoShards())];
+    const { result, output } = await captureOutput(() =>
+      Promise.all([a(event, budgetContext(STAGGER_BUDGET_MS)), b(event, budgetContext(STAGGER_BUDGET_MS))]),
+    );
+    const stops = logs(output).filter((l) => l.message === "budget-exhausted");
+    const staggered = (shard: number) => stops.find((l) => l.shard === shard)?.staggeredMs;
+    return {
+      results: result as { led: { shard: number }[]; stoodBy: { reason: string }[] }[],
+      stops,
+      staggered,
+    };
+  }
+
+  it("in a run's first invocation, the second shard's leader stops half its window early and leads nothing else", async () => {
+    const { results, stops, staggered } = await firedTogether(scheduledEvent(AS_OF));
+    expect(stops).toHaveLength(2);
+    expect(staggered(0)).toBe(0);
+    // Half the window it had at its lease: under half the invocation's budget less the margin (1 s).
+    expect(staggered(1)).toBeGreaterThan(0);
+    expect(staggered(1)).toBeLessThanOrEqual((STAGGER_BUDGET_MS - 1_000) / 2);
+    // Each invocation led one shard, then left the other to its leader: no lease taken after a stop.
+    for (const r of results) {
+      expect(r.led).toHaveLength(1);
+      expect(r.stoodBy).toEqual([
+        { shard: expect.any(Number), reason: "time budget spent on another shard" },
+      ]);
+    }
+    expect(server.invocations.map((i) => (i.payload as { link: number }).link)).toEqual([1, 1]);
+  });
+
+  it("a continuation link and a capped rerun run their whole window: only a run's first invocation staggers", async () => {
+    const link = await firedTogether({ action: "continue", runId: RUN_ID, link: 1, asOf: AS_OF });
+    expect(link.stops.map((l) => l.staggeredMs)).toEqual([0, 0]);
+    const capped = await firedTogether({ action: "rerun", maxCharges: 100, reason: "ticket 4712" });
+    expect(capped.stops.map((l) => l.staggeredMs)).toEqual([0, 0]);
+  });
+});

@@ -12,6 +12,7 @@ import {
   ClaimCounter,
   emptyTally,
   leadShard,
+  TIME_BUDGET_STOP,
   type LeaderDeps,
   type RunRequest,
   type ShardReport,
@@ -93,6 +94,12 @@ export async function runContender(
       // Led to the end, or stopped for its own reasons: either way this contender is done with the shard.
       // Lost it to a successor: the successor finishes; this one (maybe a woken zombie) stops too.
       open.delete(shard);
+      // Stopped for its time budget, maybe early to stagger the hand-overs (stagger.ts): its continuation
+      // link goes on with the shard, and this contender takes no other lease, whatever time it has left.
+      if (report.stopReason === TIME_BUDGET_STOP) {
+        for (const s of open) stoodBy.push({ shard: s, reason: "time budget spent on another shard" });
+        return summarize(owner, request, led, stoodBy, claimed.count);
+      }
     }
     if (open.size > 0) await clock.sleep(settings.standbyPollMs);
   }

@@ -55,7 +55,13 @@ export type RunEvent =
       readonly step: string;
       readonly subscriptionId: string;
     }
-  | { readonly type: "budget-exhausted"; readonly shard: number; readonly remainingMs: number }
+  /** The leader stops claiming for its time budget: `staggeredMs` early in a run's first invocation. */
+  | {
+      readonly type: "budget-exhausted";
+      readonly shard: number;
+      readonly remainingMs: number;
+      readonly staggeredMs: number;
+    }
   /** The send guard held a request back: the lease was short of safe time. The period stays due. */
   | {
       readonly type: "send-held-back";

@@ -20,6 +20,7 @@ import { UnreadableRecordError, type ChargeLedger, type SubscriptionSource } fro
 import { quarantineInvalid } from "./quarantine";
 import { renewSubscription, type RenewalContext, type RenewalResult } from "./renewal";
 import { sweep, SWEEP_PAGE_SIZE, SWEEP_PAGES_PER_RUN } from "./sweeps";
+import { handoverStaggerMs } from "./stagger";
 import type { RunSettings } from "./run-config";
 
 export interface RunRequest {
@@ -30,6 +31,11 @@ export interface RunRequest {
   readonly subscriptionIds?: readonly string[];
   /** Claim at most this many renewals in this invocation. */
   readonly maxCharges?: number;
+  /**
+   * The run's first invocation, untargeted: its leaders stop claiming at staggered moments, so that the
+   * shards' continuation chains hand over one at a time (stagger.ts).
+   */
+  readonly staggerHandovers?: boolean;
 }
 
 export interface LeaderDeps {
@@ -131,6 +137,8 @@ class ShardLeader {
   private readonly heartbeat: Heartbeat;
   private stopReason: string | null = null;
   private fencedOut = false;
+  /** How much earlier than its time budget this leader stops claiming (stagger.ts); fixed at its lease. */
+  private readonly staggerMs: number;
 
   constructor(
     private readonly deps: LeaderDeps,
@@ -140,7 +148,9 @@ class ShardLeader {
     private readonly claims: ClaimCounter,
     private readonly previous: LeaseSnapshot,
   ) {
-    const { observe } = deps;
+    const { observe, settings } = deps;
+    const windowMs = deps.remainingMs() - settings.stopClaimingMarginMs;
+    this.staggerMs = request.staggerHandovers ? handoverStaggerMs(shard, this.billable(), windowMs) : 0;
     this.heartbeat = new Heartbeat(
       deps.lease,
       deps.clock,
@@ -259,9 +269,14 @@ class ShardLeader {
     if (this.stopReason !== null) return false;
     const { deps } = this;
     if (this.lost) this.stopReason = "lease lost";
-    else if (deps.remainingMs() < deps.settings.stopClaimingMarginMs) {
+    else if (deps.remainingMs() - this.staggerMs < deps.settings.stopClaimingMarginMs) {
       this.stopReason = TIME_BUDGET_STOP;
-      deps.observe({ type: "budget-exhausted", shard: this.shard, remainingMs: deps.remainingMs() });
+      deps.observe({
+        type: "budget-exhausted",
+        shard: this.shard,
+        remainingMs: deps.remainingMs(),
+        staggeredMs: this.staggerMs,
+      });
     } else if (this.claims.exhausted) this.stopReason = MAX_CHARGES_STOP;
     else if (this.sendGuard() !== null) {
       // Renewals are late: renew now rather than start work we may not finish under this lease.
