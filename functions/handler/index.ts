@@ -87,7 +87,7 @@ export async function handler(event: unknown, context: Context): Promise<unknown
     const early = new EarlyContinuation(chain);
     const observe = early.watch(observer(logger, metrics));
     const deps = { ...leaderDeps(job, gateway, observe, chain.remainingMs), billableShards: billable };
-    const report = await runContender(deps, owner, runRequest(runId, request, link), rotate(shards));
+    const report = await runContender(deps, owner, runRequest(runId, request, link, shards), rotate(shards));
     recordRunEnd(logger, metrics, report, Date.now() - startedAt);
     // Before the backlog is measured: the next link starts while this invocation finishes its reports.
     const continuation = (await early.attempted()) ?? (await continueRun(chain, report));
@@ -132,7 +132,12 @@ function remembered(key: string): string {
   return key;
 }
 
-function runRequest(runId: string, request: BillingRequest, link: number): RunRequest {
+function runRequest(
+  runId: string,
+  request: BillingRequest,
+  link: number,
+  shards: readonly number[],
+): RunRequest {
   const targeted = request.subscriptionIds !== undefined || request.maxCharges !== undefined;
   return {
     runId,
@@ -140,7 +145,7 @@ function runRequest(runId: string, request: BillingRequest, link: number): RunRe
     ...(request.subscriptionIds && { subscriptionIds: request.subscriptionIds }),
     ...(request.maxCharges !== undefined && { maxCharges: request.maxCharges }),
     // The run's first invocation staggers its leaders' stops; its links keep the spacing (stagger.ts).
-    ...(link === 0 && !targeted && { staggerHandovers: true }),
+    ...(link === 0 && !targeted && { staggerAmong: shards }),
   };
 }
 

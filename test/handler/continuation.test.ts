@@ -239,10 +239,18 @@ describe("staggered hand-overs (functions/core/billing-run/stagger.ts)", () => {
     expect(server.invocations.map((i) => (i.payload as { link: number }).link)).toEqual([1, 1]);
   });
 
-  it("a continuation link and a capped rerun run their whole window: only a run's first invocation staggers", async () => {
+  it("a continuation link and a capped rerun run their whole window: only an untargeted first invocation staggers", async () => {
     const link = await firedTogether({ action: "continue", runId: RUN_ID, link: 1, asOf: AS_OF });
     expect(link.stops.map((l) => l.staggeredMs)).toEqual([0, 0]);
     const capped = await firedTogether({ action: "rerun", maxCharges: 100, reason: "ticket 4712" });
     expect(capped.stops.map((l) => l.staggeredMs)).toEqual([0, 0]);
+  });
+
+  it("a rerun of the second shard alone has no other chain to keep apart from, and runs its whole window", async () => {
+    const handler = await loadHandler(twoShards());
+    const rerun = { action: "rerun", shards: [1], reason: "ticket 4713" };
+    const { result, output } = await captureOutput(() => handler(rerun, budgetContext(STAGGER_BUDGET_MS)));
+    expect(result).toMatchObject({ led: [{ shard: 1, stopReason: "time budget" }] });
+    expect(logs(output).filter((l) => l.message === "budget-exhausted")).toMatchObject([{ staggeredMs: 0 }]);
   });
 });

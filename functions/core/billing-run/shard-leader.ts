@@ -32,10 +32,10 @@ export interface RunRequest {
   /** Claim at most this many renewals in this invocation. */
   readonly maxCharges?: number;
   /**
-   * The run's first invocation, untargeted: its leaders stop claiming at staggered moments, so that the
-   * shards' continuation chains hand over one at a time (stagger.ts).
+   * In a run's first invocation, untargeted: the shards the run bills, whose leaders stop claiming at
+   * staggered moments so that their continuation chains hand over one at a time (stagger.ts).
    */
-  readonly staggerHandovers?: boolean;
+  readonly staggerAmong?: readonly number[];
 }
 
 export interface LeaderDeps {
@@ -150,7 +150,7 @@ class ShardLeader {
   ) {
     const { observe, settings } = deps;
     const windowMs = deps.remainingMs() - settings.stopClaimingMarginMs;
-    this.staggerMs = request.staggerHandovers ? handoverStaggerMs(shard, this.billable(), windowMs) : 0;
+    this.staggerMs = request.staggerAmong ? handoverStaggerMs(shard, request.staggerAmong, windowMs) : 0;
     this.heartbeat = new Heartbeat(
       deps.lease,
       deps.clock,

@@ -1,5 +1,5 @@
 /**
- * Staggered hand-overs: in a run's first invocation the leader of the k-th of n billable shards stops
+ * Staggered hand-overs: in a run's first invocation the leader of the k-th of the n shards it bills stops
  * claiming k/n of its window early, so that leaders starting together hand over one at a time, a window/n
  * apart; no leader is left less than the minimum window, and none stops later than its time budget.
  */
@@ -15,12 +15,12 @@ describe("handoverStaggerMs", () => {
     ]);
   });
 
-  it("goes by a shard's place among the billable shards, in whatever order they are given", () => {
+  it("goes by a shard's place among the run's shards, in whatever order they are given", () => {
     expect(handoverStaggerMs(7, [7, 2], 10_000)).toBe(5_000);
     expect(handoverStaggerMs(2, [7, 2], 10_000)).toBe(0);
   });
 
-  it("does not stagger a lone shard, a shard that is not billable, or a leader with no window", () => {
+  it("does not stagger a lone shard, a shard the run does not bill, or a leader with no window", () => {
     expect(handoverStaggerMs(0, [0], 60_000)).toBe(0);
     expect(handoverStaggerMs(5, [0, 1], 60_000)).toBe(0);
     expect(handoverStaggerMs(1, [0, 1], 0)).toBe(0);
