@@ -7,9 +7,15 @@
  *
  * It is also where the send guard is asked: here, right before the socket, and not before the SDK call,
  * so that nothing the SDK does on the way (its chain of callbacks and promises) comes between the last
- * check and the request leaving.
+ * check and the request leaving. Then once more at the socket itself (guardedAgent below): Node writes
+ * a request out only when it has a socket, a turn of the event loop later for a kept-alive one, a whole
+ * connect later for a new one, and a process paused in between (SIGSTOP, a frozen Lambda) would send
+ * after waking with its lease long gone.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import http from "node:http";
+import https from "node:https";
+import type { Duplex } from "node:stream";
 import Stripe from "stripe";
 import { BillingJobError } from "../core/errors";
 
@@ -50,7 +56,22 @@ export function underGuard<T>(attempt: GuardedTry, call: () => Promise<T>): Prom
   return currentTry.run(attempt, call);
 }
 
-export function noHiddenRetryHttpClient(inner: HttpClient = Stripe.createNodeHttpClient()): HttpClient {
+/** One agent per protocol for every client of the process, kept alive as stripe-node's own defaults are. */
+const AGENTS = {
+  http: guardedAgent(new http.Agent({ keepAlive: true }), "connect"),
+  https: guardedAgent(new https.Agent({ keepAlive: true }), "secureConnect"),
+} as const;
+
+/** The process's agent for `protocol` (tests close its connections to make the next request open one). */
+export function stripeAgent(protocol: "http" | "https"): http.Agent {
+  return AGENTS[protocol];
+}
+
+/** The SDK's Node client for `protocol` (its agent must match it), without the hidden retry, guarded. */
+export function noHiddenRetryHttpClient(
+  protocol: "http" | "https",
+  inner: HttpClient = Stripe.createNodeHttpClient(AGENTS[protocol]),
+): HttpClient {
   return {
     getClientName: () => inner.getClientName(),
     makeRequest: (...args: Parameters<HttpClient["makeRequest"]>) => {
@@ -65,6 +86,45 @@ export function noHiddenRetryHttpClient(inner: HttpClient = Stripe.createNodeHtt
       });
     },
   };
+}
+
+/**
+ * `agent`, asking the try's guard again at the last step JavaScript takes before a request's bytes leave:
+ * a kept-alive socket's request when it is handed its socket ('socket' is emitted in the same synchronous
+ * step in which Node then writes the request out), a new connection's when it is `ready` (its writes wait,
+ * corked, until then). A refusal destroys the request unsent and is recorded on the try, as makeRequest's.
+ * Uses the Agent's documented hooks (`createConnection`, `reuseSocket`), both called while `http.request`
+ * runs, so the try is the one in currentTry.
+ */
+function guardedAgent<A extends http.Agent>(agent: A, ready: "connect" | "secureConnect"): A {
+  const createConnection = agent.createConnection.bind(agent);
+  const reuseSocket = agent.reuseSocket.bind(agent);
+  agent.createConnection = (options, callback) => {
+    const socket = createConnection(options, callback);
+    const attempt = currentTry.getStore();
+    if (socket && attempt?.guard) {
+      socket.cork();
+      socket.once(ready, () => {
+        if (refusedAtSocket(attempt, socket) === null) socket.uncork();
+      });
+    }
+    return socket;
+  };
+  agent.reuseSocket = (socket, request) => {
+    reuseSocket(socket, request);
+    const attempt = currentTry.getStore();
+    if (attempt?.guard) request.once("socket", () => refusedAtSocket(attempt, request));
+  };
+  return agent;
+}
+
+/** Asks the guard; on a refusal records it on the try and destroys what would have carried the request. */
+function refusedAtSocket(attempt: GuardedTry, carrier: Duplex | http.ClientRequest): string | null {
+  const refusal = attempt.guard?.() ?? null;
+  if (refusal === null) return null;
+  attempt.refusal = refusal;
+  carrier.destroy(new SendRefusedError(refusal));
+  return refusal;
 }
 
 function renamed(error: unknown): unknown {

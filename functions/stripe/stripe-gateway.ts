@@ -137,7 +137,7 @@ export class StripeGateway implements PaymentGateway, PaymentIntentLister {
     return new Stripe(apiKey, {
       // Every retry is the gateway's, after the send guard.
       maxNetworkRetries: 0,
-      httpClient: noHiddenRetryHttpClient(),
+      httpClient: noHiddenRetryHttpClient(options.protocol ?? "https"),
       timeout: options.timeoutMs ?? DEFAULT_STRIPE_TIMEOUT_MS,
       telemetry: false,
       appInfo: { name: "lease-billing" },

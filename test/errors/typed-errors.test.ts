@@ -107,7 +107,7 @@ function failedRequest(socketError: Error): Promise<unknown> {
     getClientName: () => "stub",
     makeRequest: () => Promise.reject(socketError),
   } as unknown as ReturnType<typeof Stripe.createNodeHttpClient>;
-  const client = noHiddenRetryHttpClient(inner);
+  const client = noHiddenRetryHttpClient("https", inner);
   return rejection(
     client.makeRequest("api.stripe.com", "443", "/v1/payment_intents", "POST", {}, "", "https", 1000),
   );

@@ -20,10 +20,13 @@ function gateway(options: Partial<StripeGatewayOptions> = {}) {
   return gatewayAt(emulator.url, options);
 }
 
-/** Allows the first `allowed` tries, then refuses with `reason`. */
+/**
+ * Allows the first `allowed` tries, then refuses with `reason`. Each try asks twice: before the SDK's
+ * HTTP call and at the socket (functions/stripe/http-client.ts); `asked` counts the questions.
+ */
 function guardAllowing(allowed: number, reason = "lease lost"): SendGuard & { asked: () => number } {
   let asked = 0;
-  return Object.assign(() => (++asked > allowed ? reason : null), { asked: () => asked });
+  return Object.assign(() => (++asked > 2 * allowed ? reason : null), { asked: () => asked });
 }
 
 function requests() {
@@ -90,7 +93,8 @@ describe("a guard that refuses a retry", () => {
         kind: "in_doubt",
         reason: expect.stringMatching(/not retried: lease lost$/),
       });
-      expect(guard.asked()).toBe(2);
+      // Twice for the try that went, once for the retry it refused.
+      expect(guard.asked()).toBe(3);
       expect(requests().byRoute[CONFIRM_ROUTE]).toBe(1);
       // The one request did execute: this is why the outcome is in doubt, not "not sent".
       expect(emulator.snapshot().paymentIntents.find((p) => p.id === pi.id)?.confirmations).toBe(1);
@@ -123,7 +127,8 @@ describe("a guard that refuses a retry", () => {
     });
     const outcome = await confirm(g, request, pi.id, () => (order.push("guard"), null));
     expect(outcome.kind).toBe("succeeded");
-    expect(order).toEqual(["rate limiter", "guard", "backoff", "rate limiter", "guard"]);
+    // Each try: before the SDK's HTTP call, and at the socket.
+    expect(order).toEqual(["rate limiter", "guard", "guard", "backoff", "rate limiter", "guard", "guard"]);
   });
 });
 

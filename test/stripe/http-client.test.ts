@@ -1,13 +1,19 @@
 /**
  * The HTTP client under the SDK (functions/stripe/http-client.ts), through the real SDK to the emulator.
  * Invariant 7 (docs/design.md): no request leaves the process unless the lease's guard allowed it right
- * before the socket, after the SDK's own steps on the way (its callback chain). A refusal there sends
- * nothing and tells the gateway why.
+ * before the socket, after the SDK's own steps on the way (its callback chain), and again at the socket
+ * itself: when a kept-alive socket is handed to the request, when a new connection is up. A refusal there
+ * sends nothing and tells the gateway why.
  */
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import type { StripeEmulator } from "../../dev/stripe-emulator";
-import { noHiddenRetryHttpClient, underGuard, type GuardedTry } from "../../functions/stripe/http-client";
+import {
+  noHiddenRetryHttpClient,
+  stripeAgent,
+  underGuard,
+  type GuardedTry,
+} from "../../functions/stripe/http-client";
 import { KEY } from "./support/gateway";
 import { useEmulator } from "../support/emulator";
 
@@ -22,7 +28,7 @@ function freshClient(): Stripe {
     port: Number(port),
     protocol: "http",
     maxNetworkRetries: 0,
-    httpClient: noHiddenRetryHttpClient(),
+    httpClient: noHiddenRetryHttpClient("http"),
   });
 }
 
@@ -42,16 +48,47 @@ describe("the guard asked at the socket", () => {
     expect(received()).toBe(before);
   });
 
-  it("an allowing guard is asked once per request, and the request is sent", async () => {
+  it("an allowing guard is asked before the socket and at it, and the request is sent", async () => {
     const before = received();
     let asked = 0;
     const attempt: GuardedTry = { guard: () => (++asked, null), refusal: null };
     const customer = await underGuard(attempt, () => freshClient().customers.create({}));
     expect(customer.id).toMatch(/^cus_/);
     expect(attempt.refusal).toBeNull();
-    expect(asked).toBe(1);
+    expect(asked).toBe(2);
     expect(received()).toBe(before + 1);
   });
+
+  /** A guard that allows the first time and refuses after: the lease ran out on the way to the socket. */
+  function runsOutAfterFirstCheck() {
+    let asked = 0;
+    const attempt: GuardedTry = {
+      guard: () => (++asked === 1 ? null : "the lease has no safe time left"),
+      refusal: null,
+    };
+    return { attempt, asked: () => asked };
+  }
+
+  it.each([
+    ["a kept-alive socket", false],
+    ["a new connection", true],
+  ])(
+    "a lease that runs out between the first check and %s: nothing is sent, the try records why",
+    async (_path, fresh) => {
+      // A connection to keep alive, made outside any guarded try; or none, so the next request opens one.
+      await freshClient().customers.create({});
+      if (fresh) stripeAgent("http").destroy();
+      const before = received();
+      const { attempt, asked } = runsOutAfterFirstCheck();
+      const error = await underGuard(attempt, () => freshClient().customers.create({})).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Stripe.errors.StripeConnectionError);
+      expect(attempt.refusal).toBe("the lease has no safe time left");
+      expect(asked()).toBe(2);
+      expect(received()).toBe(before);
+    },
+  );
 
   it("outside a guarded try (the ops CLI, seeding) requests go as they are", async () => {
     const before = received();
