@@ -56,14 +56,17 @@ export async function runContender(
   const led: ShardReport[] = [];
   const stoodBy: { shard: number; reason: string }[] = [];
   const claimed = new ClaimCounter(request.maxCharges);
+  /** Ends this contender's run, leaving every shard still open to others for `reason`. */
+  const leave = (reason: string): ContenderReport => {
+    for (const s of open) stoodBy.push({ shard: s, reason });
+    return summarize(owner, request, led, stoodBy, claimed.count);
+  };
 
   while (open.size > 0) {
     for (const shard of order) {
       if (!open.has(shard)) continue;
-      if (deps.remainingMs() < settings.stopClaimingMarginMs) {
-        for (const s of open) stoodBy.push({ shard: s, reason: "time budget ran out while standing by" });
-        return summarize(owner, request, led, stoodBy, claimed.count);
-      }
+      if (deps.remainingMs() < settings.stopClaimingMarginMs)
+        return leave("time budget ran out while standing by");
       const leaseKey = shardLeaseKey(shard);
       // A free lease whose last run finished everything due at our asOf is not taken: nothing to do.
       const result = await deps.lease.acquire(leaseKey, owner, (free) => finishedRun(free, request.asOf));
@@ -96,10 +99,7 @@ export async function runContender(
       open.delete(shard);
       // Stopped for its time budget, maybe early to stagger the hand-overs (stagger.ts): its continuation
       // link goes on with the shard, and this contender takes no other lease, whatever time it has left.
-      if (report.stopReason === TIME_BUDGET_STOP) {
-        for (const s of open) stoodBy.push({ shard: s, reason: "time budget spent on another shard" });
-        return summarize(owner, request, led, stoodBy, claimed.count);
-      }
+      if (report.stopReason === TIME_BUDGET_STOP) return leave("time budget spent on another shard");
     }
     if (open.size > 0) await clock.sleep(settings.standbyPollMs);
   }
