@@ -94,7 +94,9 @@ export function noHiddenRetryHttpClient(
  * step in which Node then writes the request out), a new connection's when it is `ready` (its writes wait,
  * corked, until then). A refusal destroys the request unsent and is recorded on the try, as makeRequest's.
  * Uses the Agent's documented hooks (`createConnection`, `reuseSocket`), both called while `http.request`
- * runs, so the try is the one in currentTry.
+ * runs, so the try is the one in currentTry; with the default `maxSockets` (Infinity) no request waits in
+ * the agent's queue, so every one passes through one of them. makeRequest's earlier check stays: a try
+ * refused there opens no connection.
  */
 function guardedAgent<A extends http.Agent>(agent: A, ready: "connect" | "secureConnect"): A {
   const createConnection = agent.createConnection.bind(agent);
