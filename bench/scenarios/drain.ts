@@ -47,8 +47,13 @@ export interface DrainRow {
   readonly drainSeconds: number | null;
   /** From the tick to the last settled renewal a process logged (a killed process's last lines are lost). */
   readonly lastSettledSeconds: number | null;
-  /** From a process's start to its first lease, on average: what each invocation costs before it bills. */
+  /**
+   * From an invocation's start (a new process, or the next invocation of an idle one) to its first lease,
+   * on average: what each invocation costs before it bills.
+   */
   readonly meanStartupSeconds: number | null;
+  /** Invocations that ran in an environment an earlier invocation had started (no Init), of `invocations`. */
+  readonly warmStarts: number;
   /** A shard handed from one link to the next (released, then acquired by the next leader). */
   readonly handovers: number;
   /** From a shard's release to the next leader's lease, on average over the handovers. */
@@ -118,7 +123,7 @@ export async function runDrain(
   for (const shards of options.shardCounts) {
     const row = await drainOnce(options, shards, nodeArgs, log);
     log(
-      `    ${shards} shard(s): ${row.drainSeconds === null ? `did not drain (${row.leftDue} left)` : `drained in ${row.drainSeconds.toFixed(1)} s`}; floor ${row.floorSeconds} s, target ≤ ${row.targetSeconds.toFixed(1)} s; ${row.invocations} invocations, ${row.linksSent} links, ${row.meanStartupSeconds?.toFixed(1) ?? "?"} s from a process's start to its lease; ${row.handovers} handovers, ${row.meanReleaseToLeaseSeconds?.toFixed(2) ?? "?"} s from a release to the next lease, ${row.meanLeaseToFirstSettleSeconds?.toFixed(2) ?? "?"} s from a lease to its first settled renewal; the provider got ${row.budgetUsed === null ? "?" : (row.budgetUsed * 100).toFixed(1)} % of the budget, under half of it in ${row.slowSeconds} s; cores busy: ${cores(row.cpu.machine)} in all (${cores(row.cpu.steal)} of them stolen by the hypervisor), ${cores(row.cpu.dynamodbLocal)} DynamoDB Local, ${cores(row.cpu.emulatorAndBench)} the bench and the emulator`,
+      `    ${shards} shard(s): ${row.drainSeconds === null ? `did not drain (${row.leftDue} left)` : `drained in ${row.drainSeconds.toFixed(1)} s`}; floor ${row.floorSeconds} s, target ≤ ${row.targetSeconds.toFixed(1)} s; ${row.invocations} invocations (${row.warmStarts} warm), ${row.linksSent} links, ${row.meanStartupSeconds?.toFixed(1) ?? "?"} s from an invocation's start to its lease; ${row.handovers} handovers, ${row.meanReleaseToLeaseSeconds?.toFixed(2) ?? "?"} s from a release to the next lease, ${row.meanLeaseToFirstSettleSeconds?.toFixed(2) ?? "?"} s from a lease to its first settled renewal; the provider got ${row.budgetUsed === null ? "?" : (row.budgetUsed * 100).toFixed(1)} % of the budget, under half of it in ${row.slowSeconds} s; cores busy: ${cores(row.cpu.machine)} in all (${cores(row.cpu.steal)} of them stolen by the hypervisor), ${cores(row.cpu.dynamodbLocal)} DynamoDB Local, ${cores(row.cpu.emulatorAndBench)} the bench and the emulator`,
     );
     rows.push(row);
   }
@@ -145,6 +150,8 @@ async function drainOnce(
       standbyPollMs: options.standbyPollMs,
     },
     continuations: { budgetMs: options.invocationBudgetMs },
+    // As Lambda may: a link runs in an environment whose invocation is over when there is one.
+    reuseEnvironments: true,
   });
   try {
     const { infra } = cluster;
@@ -167,7 +174,7 @@ async function drainOnce(
     const leaderEvents: LeaderEvent[] = [];
     let linksSent = 0;
     let linksFailed = 0;
-    // From a process's start to its first lease: what a link costs before it bills (a cold start).
+    // From an invocation's start to its first lease: what a link costs before it bills.
     const spawnedAt = new Map<number, number>();
     const startups: number[] = [];
     cluster.onSpawn((p) => spawnedAt.set(p.pid, cluster.timeline.now()));
@@ -257,6 +264,7 @@ async function drainOnce(
       },
       leftDue,
       invocations: cluster.processes.length,
+      warmStarts: cluster.warmStarts,
       linksSent,
       linksFailed,
       charges: settledAt.length,

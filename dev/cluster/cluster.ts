@@ -18,7 +18,9 @@ import {
   type ProviderRecord,
 } from "../invariants";
 import {
-  spawnContender,
+  FROM_SOURCE,
+  spawnEnvironment,
+  type ContenderEnvironment,
   type ContenderExit,
   type ContenderProcess,
   type ContenderSpec,
@@ -62,6 +64,12 @@ export interface ClusterOptions {
    * bundle (dev/chaos/bundled-contender.ts) starts several times faster, closer to a Lambda cold start.
    */
   readonly nodeArgs?: readonly string[];
+  /**
+   * Reuse environments, as Lambda may: an invocation (a round's or a link's) runs in a process whose last
+   * invocation is over when there is one, skipping Init, and in a new process otherwise. Default: every
+   * invocation is a new process (a cold start each).
+   */
+  readonly reuseEnvironments?: boolean;
   readonly continuations?: {
     readonly budgetMs: number;
     /** MAX_CONTINUATION_LINKS; the function's default if unset. */
@@ -130,6 +138,10 @@ export class Cluster {
   private stopped = false;
   /** The local invoke server of the continuation links, if the cluster serves them. */
   links: ContinuationServer | null = null;
+  /** Every process started, each a Lambda execution environment (one invocation each unless reused). */
+  private readonly environments: ContenderEnvironment[] = [];
+  /** Invocations that ran in an environment an earlier one had started (warm starts). */
+  warmStarts = 0;
 
   private constructor(
     readonly infra: Infrastructure,
@@ -137,6 +149,7 @@ export class Cluster {
     shutdown: Shutdown,
     private readonly continuations: ClusterOptions["continuations"],
     private readonly nodeArgs: readonly string[] | undefined,
+    private readonly reuse: boolean,
   ) {
     this.shutdown = shutdown;
   }
@@ -172,7 +185,14 @@ export class Cluster {
         }),
       }),
     };
-    const cluster = new Cluster(infra, env, shutdown, options.continuations, options.nodeArgs);
+    const cluster = new Cluster(
+      infra,
+      env,
+      shutdown,
+      options.continuations,
+      options.nodeArgs,
+      options.reuseEnvironments ?? false,
+    );
     cluster.links = links;
     startLink = (invocation, label) => void cluster.invoke(invocation, label);
     shutdown.add("cluster", () => cluster.stop());
@@ -242,9 +262,23 @@ export class Cluster {
     });
   }
 
-  /** Starts one contender process, on the timeline, its lines routed to the listeners. */
+  /**
+   * Starts one invocation, on the timeline, its lines routed to the listeners: in an idle environment if
+   * the cluster reuses them and one is idle (the first started of those: Lambda does not say which it
+   * picks), else in a new process.
+   */
   private launch(spec: ContenderSpec): ContenderProcess {
-    const p = spawnContender(this.env, spec, () => this.timeline.now(), this.nodeArgs);
+    const idle = this.reuse ? this.environments.find((e) => e.idle) : undefined;
+    let p: ContenderProcess;
+    if (idle) {
+      p = idle.invoke(spec);
+      this.warmStarts += 1;
+    } else {
+      const clock = () => this.timeline.now();
+      const started = spawnEnvironment(this.env, spec, clock, this.nodeArgs ?? FROM_SOURCE, this.reuse);
+      this.environments.push(started.environment);
+      p = started.first;
+    }
     void track(this.timeline, p, {
       round: spec.round,
       clockOffsetMs: spec.clockOffsetMs ?? 0,
@@ -302,6 +336,7 @@ export class Cluster {
     this.stopped = true;
     await this.links?.stop();
     await this.killAll();
+    for (const environment of this.environments) if (environment.idle) environment.kill();
     await this.infra.stop();
   }
 

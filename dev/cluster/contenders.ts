@@ -175,6 +175,39 @@ export function spawnContender(
   clock: () => number = () => performance.now(),
   nodeArgs: readonly string[] = FROM_SOURCE,
 ): ContenderProcess {
+  return spawnEnvironment(env, spec, clock, nodeArgs, false).first;
+}
+
+/**
+ * One process that runs invocations one at a time, as a Lambda execution environment does: a cold one
+ * runs its first and exits; a warm one (`warm`) stays after each for another, which runs without Init.
+ * Unlike Lambda's, an idle environment is not frozen: nothing of the handler runs once it has returned.
+ */
+export interface ContenderEnvironment {
+  readonly pid: number;
+  /** Its last invocation is over and it waits for the next (warm environments only). */
+  readonly idle: boolean;
+  /** Runs another invocation here; only while idle. */
+  invoke(spec: ContenderSpec): ContenderProcess;
+  /** SIGKILLs the process, whatever it does (an idle one has no invocation that would see it). */
+  kill(): void;
+}
+
+/** Lines of a contender process go to the invocation it runs now. */
+interface RunningInvocation {
+  readonly view: ContenderProcess;
+  handle(parsed: ParsedLine, at: number): void;
+  /** The process is gone: the invocation ends with it if it had not. */
+  closed(exit: Omit<ContenderExit, "timedOut">): void;
+}
+
+export function spawnEnvironment(
+  env: FunctionEnvironment,
+  spec: ContenderSpec,
+  clock: () => number,
+  nodeArgs: readonly string[],
+  warm: boolean,
+): { readonly environment: ContenderEnvironment; readonly first: ContenderProcess } {
   const requestId = spec.requestId ?? `${spec.label}-${randomUUID()}`;
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs], {
     cwd: REPO_ROOT,
@@ -185,12 +218,78 @@ export function spawnContender(
       CONTENDER_REQUEST_ID: requestId,
       CONTENDER_BUDGET_MS: String(spec.budgetMs),
       CLOCK_OFFSET_MS: String(spec.clockOffsetMs ?? 0),
+      ...(warm && { CONTENDER_WARM: "1" }),
     },
     stdio: ["pipe", "pipe", "pipe"],
   });
   if (child.pid === undefined) throw new Error(`could not start contender ${spec.label}`);
+  const pid = child.pid;
   tracked(child);
 
+  let current: RunningInvocation;
+  let gone = false;
+  const handle = (raw: string) => current.handle(parseLine(raw), clock());
+  const out = lineSplitter(handle);
+  const err = lineSplitter(handle);
+  child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
+  child.stdin?.on("error", () => undefined); // the child may be gone before we close it
+  child.once("close", (code, signal) => {
+    gone = true;
+    out.end();
+    err.end();
+    child.stdin?.destroy();
+    current.closed({ code, signal });
+  });
+
+  const host: ProcessHandle = {
+    pid,
+    alive: () => !gone && child.exitCode === null && child.signalCode === null,
+    kill: (signal) => child.kill(signal),
+  };
+  // The first invocation comes with the process (its environment); Init counts towards Lambda's Init limit.
+  current = startInvocation(host, spec, requestId, INIT_LIMIT_MS, warm);
+  const first = current.view;
+  const environment: ContenderEnvironment = {
+    pid,
+    get idle() {
+      return warm && !gone && current.view.status === "exited";
+    },
+    invoke(next) {
+      if (!this.idle) throw new Error(`environment ${pid} is not idle`);
+      const nextId = next.requestId ?? `${next.label}-${randomUUID()}`;
+      current = startInvocation(host, next, nextId, 0, warm);
+      child.stdin?.write(
+        `${JSON.stringify({ event: next.event, requestId: nextId, budgetMs: next.budgetMs })}\n`,
+      );
+      return current.view;
+    },
+    kill() {
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+    },
+  };
+  return { environment, first };
+}
+
+/** What an invocation may do to the process it runs in. */
+interface ProcessHandle {
+  readonly pid: number;
+  alive(): boolean;
+  kill(signal: NodeJS.Signals): boolean;
+}
+
+/**
+ * One invocation in a process: its lines, its state, its end. A cold process's invocation ends when the
+ * process exits; a warm one's at its `result` or `error` line (exit code 0 or 1, as a cold one would).
+ */
+function startInvocation(
+  proc: ProcessHandle,
+  spec: ContenderSpec,
+  requestId: string,
+  initAllowanceMs: number,
+  warm: boolean,
+): RunningInvocation {
   const listeners = new Set<(line: ParsedLine, atMs: number) => void>();
   const textTail: string[] = [];
   const state = {
@@ -200,14 +299,41 @@ export function spawnContender(
     finished: null as RunFinished | null,
     error: null as string | null,
   };
-  const handle = (raw: string) => {
-    const parsed = parseLine(raw);
-    const at = clock();
+  let resolveExit: (exit: ContenderExit) => void = () => undefined;
+  const exited = new Promise<ContenderExit>((resolve) => (resolveExit = resolve));
+  const end = (exit: ContenderExit) => {
+    if (state.status === "exited") return;
+    clearTimeout(hardTimeout);
+    state.status = "exited";
+    resolveExit(exit);
+  };
+
+  // Lambda's timeout limits the Invoke phase, which the process announces (its `started` line): the hard
+  // timeout is its budget plus a grace (the handler's own deadline acts first) from then. Until then, a
+  // backstop allows Lambda's Init limit (INIT_LIMIT_MS) on top, for a process that has not started yet.
+  let timedOut = false;
+  let hardTimeout: NodeJS.Timeout | undefined;
+  const graceMs = spec.hardTimeoutGraceMs ?? 5_000;
+  const armHardTimeout = (ms: number) => {
+    clearTimeout(hardTimeout);
+    hardTimeout = setTimeout(() => {
+      timedOut = true;
+      proc.kill("SIGCONT");
+      proc.kill("SIGKILL");
+    }, ms);
+    hardTimeout.unref();
+  };
+  armHardTimeout(initAllowanceMs + spec.budgetMs + graceMs);
+
+  const handle = (parsed: ParsedLine, at: number) => {
     if (parsed.kind === "text") {
       textTail.push(parsed.text);
       if (textTail.length > 40) textTail.shift();
     } else if (parsed.kind === "contender") {
-      if (parsed.phase === "started" && state.status === "starting") state.status = "running";
+      if (parsed.phase === "started") {
+        if (state.status === "starting") state.status = "running";
+        armHardTimeout(spec.budgetMs + graceMs);
+      }
       if (parsed.phase === "result") state.result = parsed.data.result;
       if (parsed.phase === "error") state.error = parsed.data.error ?? "unknown error";
     } else if (parsed.kind === "run-finished") {
@@ -223,50 +349,17 @@ export function spawnContender(
       state.owner = parsed.line.owner;
     }
     for (const listener of listeners) listener(parsed, at);
-  };
-  const out = lineSplitter(handle);
-  const err = lineSplitter(handle);
-  child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
-  child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
-  child.stdin?.on("error", () => undefined); // the child may be gone before we close it
-
-  // Lambda's timeout limits the Invoke phase, which the process announces (its `started` line): the hard
-  // timeout is its budget plus a grace (the handler's own deadline acts first) from then. Until then, a
-  // backstop allows Lambda's Init limit (INIT_LIMIT_MS) on top.
-  let timedOut = false;
-  let hardTimeout: NodeJS.Timeout;
-  const armHardTimeout = (ms: number) => {
-    clearTimeout(hardTimeout);
-    hardTimeout = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGCONT");
-      child.kill("SIGKILL");
-    }, ms);
-    hardTimeout.unref();
-  };
-  armHardTimeout(INIT_LIMIT_MS + spec.budgetMs + (spec.hardTimeoutGraceMs ?? 5_000));
-  listeners.add((line) => {
-    if (line.kind === "contender" && line.phase === "started") {
-      armHardTimeout(spec.budgetMs + (spec.hardTimeoutGraceMs ?? 5_000));
+    // A warm process stays; its invocation is over once the handler's answer is out.
+    if (warm && parsed.kind === "contender" && parsed.phase !== "started") {
+      end({ code: parsed.phase === "result" ? 0 : 1, signal: null, timedOut: false });
     }
-  });
+  };
 
-  const exited = new Promise<ContenderExit>((resolveExit) => {
-    child.once("close", (code, signal) => {
-      clearTimeout(hardTimeout);
-      out.end();
-      err.end();
-      state.status = "exited";
-      child.stdin?.destroy();
-      resolveExit({ code, signal, timedOut });
-    });
-  });
-
-  return {
+  const view: ContenderProcess = {
     label: spec.label,
     round: spec.round,
     requestId,
-    pid: child.pid,
+    pid: proc.pid,
     get status() {
       return state.status;
     },
@@ -289,11 +382,12 @@ export function spawnContender(
       return () => listeners.delete(listener);
     },
     signal(signal) {
-      if (state.status === "exited" || child.exitCode !== null || child.signalCode !== null) return false;
-      const sent = child.kill(signal);
+      if (state.status === "exited" || !proc.alive()) return false;
+      const sent = proc.kill(signal);
       if (sent && signal === "SIGSTOP") state.status = "paused";
       if (sent && signal === "SIGCONT" && state.status === "paused") state.status = "running";
       return sent;
     },
   };
+  return { view, handle, closed: (exit) => end({ ...exit, timedOut }) };
 }
