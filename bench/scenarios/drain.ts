@@ -2,9 +2,10 @@
  * A backlog drained across invocations: N due renewals, a provider that allows L requests/s, invocations
  * with a short time budget, one schedule tick and no other. Each invocation that stops for its budget with
  * work left invokes the next link of its run (functions/handler/continuation.ts), served here by the local
- * invoke server (dev/lambda-invoke) as one more contender process running the real handler, the way
- * Lambda starts an asynchronous invocation. Every leader paces itself at its share of the one account
- * budget (L), so the floor is set by L alone: 2N/L seconds at two requests per charge.
+ * invoke server (dev/lambda-invoke) as one more invocation of the real handler, the way Lambda starts an
+ * asynchronous invocation: in a process whose invocation is over if there is one (a warm start, as Lambda
+ * may reuse an execution environment), else in a new process. Every leader paces itself at its share of
+ * the one account budget (L), so the floor is set by L alone: 2N/L seconds at two requests per charge.
  *
  * The drain time runs from the tick to the moment the book is empty (the due index holds nothing at the
  * tick's instant), and every invariant must then hold (dev/invariants.ts). The issue's

@@ -1,7 +1,9 @@
 /**
- * Contender processes: each one a separate Node process running the real Lambda handler once
+ * Contender processes: each one a separate Node process running the real Lambda handler
  * (dev/cluster/contender-process.ts), the way EventBridge starts one invocation per target. The parent
- * reads each child's log stream as typed lines, and can kill, pause and resume it.
+ * reads each child's log stream as typed lines, and can kill, pause and resume it. A process runs one
+ * invocation and exits (spawnContender), or, warm, stays for more, as Lambda may reuse an execution
+ * environment (spawnEnvironment); either way each invocation is a ContenderProcess of its own.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -187,7 +189,7 @@ export interface ContenderEnvironment {
   readonly pid: number;
   /** Its last invocation is over and it waits for the next (warm environments only). */
   readonly idle: boolean;
-  /** Runs another invocation here; only while idle. */
+  /** Another invocation here, only while idle, with the first's clock offset (one process, one clock). */
   invoke(spec: ContenderSpec): ContenderProcess;
   /** SIGKILLs the process, whatever it does (an idle one has no invocation that would see it). */
   kill(): void;
