@@ -140,8 +140,7 @@ export class Cluster {
   links: ContinuationServer | null = null;
   /** Every process started, each a Lambda execution environment (one invocation each unless reused). */
   private readonly environments: ContenderEnvironment[] = [];
-  /** Invocations that ran in an environment an earlier one had started (warm starts). */
-  warmStarts = 0;
+  private warm = 0;
 
   private constructor(
     readonly infra: Infrastructure,
@@ -197,6 +196,11 @@ export class Cluster {
     startLink = (invocation, label) => void cluster.invoke(invocation, label);
     shutdown.add("cluster", () => cluster.stop());
     return cluster;
+  }
+
+  /** Invocations that ran in an environment an earlier one had started (warm starts). */
+  get warmStarts(): number {
+    return this.warm;
   }
 
   /** Every contender process as it starts (a round's, or a continuation link's). */
@@ -272,7 +276,7 @@ export class Cluster {
     let p: ContenderProcess;
     if (idle) {
       p = idle.invoke(spec);
-      this.warmStarts += 1;
+      this.warm += 1;
     } else {
       const clock = () => this.timeline.now();
       const started = spawnEnvironment(this.env, spec, clock, this.nodeArgs ?? FROM_SOURCE, this.reuse);
