@@ -210,7 +210,7 @@ export function spawnEnvironment(
   nodeArgs: readonly string[],
   warm: boolean,
 ): { readonly environment: ContenderEnvironment; readonly first: ContenderProcess } {
-  const requestId = spec.requestId ?? `${spec.label}-${randomUUID()}`;
+  const requestId = requestIdOf(spec);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs], {
     cwd: REPO_ROOT,
     env: {
@@ -248,6 +248,11 @@ export function spawnEnvironment(
     pid,
     alive: () => !gone && child.exitCode === null && child.signalCode === null,
     kill: (signal) => child.kill(signal),
+    // Paused or not: SIGCONT, then SIGKILL, as the hard timeout always did.
+    end: () => {
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+    },
   };
   // The first invocation comes with the process (its environment); Init counts towards Lambda's Init limit.
   current = startInvocation(host, spec, requestId, INIT_LIMIT_MS, warm);
@@ -259,19 +264,20 @@ export function spawnEnvironment(
     },
     invoke(next) {
       if (!this.idle) throw new Error(`environment ${pid} is not idle`);
-      const nextId = next.requestId ?? `${next.label}-${randomUUID()}`;
+      const nextId = requestIdOf(next);
       current = startInvocation(host, next, nextId, 0, warm);
       child.stdin?.write(
         `${JSON.stringify({ event: next.event, requestId: nextId, budgetMs: next.budgetMs })}\n`,
       );
       return current.view;
     },
-    kill() {
-      child.kill("SIGCONT");
-      child.kill("SIGKILL");
-    },
+    kill: host.end,
   };
   return { environment, first };
+}
+
+function requestIdOf(spec: ContenderSpec): string {
+  return spec.requestId ?? `${spec.label}-${randomUUID()}`;
 }
 
 /** What an invocation may do to the process it runs in. */
@@ -279,6 +285,8 @@ interface ProcessHandle {
   readonly pid: number;
   alive(): boolean;
   kill(signal: NodeJS.Signals): boolean;
+  /** Ends the process now, paused or not (Lambda ending an environment). */
+  end(): void;
 }
 
 /**
@@ -320,8 +328,7 @@ function startInvocation(
     clearTimeout(hardTimeout);
     hardTimeout = setTimeout(() => {
       timedOut = true;
-      proc.kill("SIGCONT");
-      proc.kill("SIGKILL");
+      proc.end();
     }, ms);
     hardTimeout.unref();
   };
