@@ -140,7 +140,6 @@ export class Cluster {
   links: ContinuationServer | null = null;
   /** Every process started, each a Lambda execution environment (one invocation each unless reused). */
   private readonly environments: ContenderEnvironment[] = [];
-  private warm = 0;
 
   private constructor(
     readonly infra: Infrastructure,
@@ -200,7 +199,7 @@ export class Cluster {
 
   /** Invocations that ran in an environment an earlier one had started (warm starts). */
   get warmStarts(): number {
-    return this.warm;
+    return this.processes.length - this.environments.length;
   }
 
   /** Every contender process as it starts (a round's, or a continuation link's). */
@@ -272,17 +271,7 @@ export class Cluster {
    * picks), else in a new process.
    */
   private launch(spec: ContenderSpec): ContenderProcess {
-    const idle = this.reuse ? this.environments.find((e) => e.idle) : undefined;
-    let p: ContenderProcess;
-    if (idle) {
-      p = idle.invoke(spec);
-      this.warm += 1;
-    } else {
-      const clock = () => this.timeline.now();
-      const started = spawnEnvironment(this.env, spec, clock, this.nodeArgs ?? FROM_SOURCE, this.reuse);
-      this.environments.push(started.environment);
-      p = started.first;
-    }
+    const p = this.environments.find((e) => e.idle)?.invoke(spec) ?? this.spawn(spec);
     void track(this.timeline, p, {
       round: spec.round,
       clockOffsetMs: spec.clockOffsetMs ?? 0,
@@ -293,6 +282,14 @@ export class Cluster {
     this.processes.push(p);
     for (const listener of this.spawnListeners) listener(p);
     return p;
+  }
+
+  /** A new process (an environment) for `spec`, kept for later invocations if the cluster reuses them. */
+  private spawn(spec: ContenderSpec): ContenderProcess {
+    const clock = () => this.timeline.now();
+    const started = spawnEnvironment(this.env, spec, clock, this.nodeArgs ?? FROM_SOURCE, this.reuse);
+    this.environments.push(started.environment);
+    return started.first;
   }
 
   /**
