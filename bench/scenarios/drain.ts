@@ -176,13 +176,14 @@ async function drainOnce(
     let linksSent = 0;
     let linksFailed = 0;
     // From an invocation's start to its first lease: what a link costs before it bills.
-    const spawnedAt = new Map<number, number>();
+    // Keyed by invocation: a warm process runs several, under one pid.
+    const spawnedAt = new Map<ContenderProcess, number>();
     const startups: number[] = [];
-    cluster.onSpawn((p) => spawnedAt.set(p.pid, cluster.timeline.now()));
+    cluster.onSpawn((p) => spawnedAt.set(p, cluster.timeline.now()));
     cluster.onLine((process, line, atMs) => {
-      if (line.kind === "run-event" && line.event.type === "lease-acquired" && spawnedAt.has(process.pid)) {
-        startups.push(atMs - spawnedAt.get(process.pid)!);
-        spawnedAt.delete(process.pid);
+      if (line.kind === "run-event" && line.event.type === "lease-acquired" && spawnedAt.has(process)) {
+        startups.push(atMs - spawnedAt.get(process)!);
+        spawnedAt.delete(process);
       }
       if (
         line.kind === "run-event" &&
