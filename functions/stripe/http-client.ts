@@ -90,9 +90,11 @@ export function noHiddenRetryHttpClient(
 
 /**
  * `agent`, asking the try's guard again at the last step JavaScript takes before a request's bytes leave:
- * a kept-alive socket's request when it is handed its socket ('socket' is emitted in the same synchronous
- * step in which Node then writes the request out), a new connection's when it is `ready` (its writes wait,
- * corked, until then). A refusal destroys the request unsent and is recorded on the try, as makeRequest's.
+ * the socket's own write (`_write`/`_writev`, which hand the bytes to the OS), on every write while the
+ * socket carries that try's request. Node writes a request out once it has a socket: a turn of the event
+ * loop after `http.request` for a kept-alive socket, a whole connect later for a new one (its writes wait,
+ * corked, until it is up, so that they meet the guard then and not before). A refusal fails the write,
+ * which destroys the socket with nothing sent, and is recorded on the try, as makeRequest's is.
  * Uses the Agent's documented hooks (`createConnection`, `reuseSocket`), both called while `http.request`
  * runs, so the try is the one in currentTry; with the default `maxSockets` (Infinity) no request waits in
  * the agent's queue, so every one passes through one of them. makeRequest's earlier check stays: a try
@@ -103,30 +105,62 @@ function guardedAgent<A extends http.Agent>(agent: A, ready: "connect" | "secure
   const reuseSocket = agent.reuseSocket.bind(agent);
   agent.createConnection = (options, callback) => {
     const socket = createConnection(options, callback);
-    const attempt = currentTry.getStore();
-    if (socket && attempt?.guard) {
+    if (socket && carry(socket)) {
+      guardWrites(socket);
       socket.cork();
-      socket.once(ready, () => {
-        if (refusedAtSocket(attempt, socket) === null) socket.uncork();
-      });
+      socket.once(ready, () => socket.uncork());
     }
     return socket;
   };
   agent.reuseSocket = (socket, request) => {
     reuseSocket(socket, request);
-    const attempt = currentTry.getStore();
-    if (attempt?.guard) request.once("socket", () => refusedAtSocket(attempt, request));
+    if (carry(socket)) guardWrites(socket);
   };
   return agent;
 }
 
-/** Asks the guard; on a refusal records it on the try and destroys what would have carried the request. */
-function refusedAtSocket(attempt: GuardedTry, carrier: Duplex | http.ClientRequest): string | null {
-  const refusal = attempt.guard?.() ?? null;
-  if (refusal === null) return null;
-  attempt.refusal = refusal;
-  carrier.destroy(new SendRefusedError(refusal));
-  return refusal;
+/** The guarded try whose request each socket carries now (none: its writes go as they are). */
+const carried = new WeakMap<Duplex, GuardedTry>();
+const guardedSockets = new WeakSet<Duplex>();
+
+/** Marks `socket` as carrying the current try's request, if it is guarded; says whether it is. */
+function carry(socket: Duplex): boolean {
+  const attempt = currentTry.getStore();
+  if (!attempt?.guard) {
+    carried.delete(socket);
+    return false;
+  }
+  carried.set(socket, attempt);
+  return true;
+}
+
+/** Asks the carried try's guard in the socket's write methods, once wrapped per socket. */
+function guardWrites(socket: Duplex): void {
+  if (guardedSockets.has(socket)) return;
+  guardedSockets.add(socket);
+  const write = socket._write.bind(socket);
+  socket._write = (chunk, encoding, callback) => {
+    const refused = refusal(socket);
+    if (refused) callback(refused);
+    else write(chunk, encoding, callback);
+  };
+  const writev = socket._writev?.bind(socket);
+  if (writev) {
+    socket._writev = (chunks, callback) => {
+      const refused = refusal(socket);
+      if (refused) callback(refused);
+      else writev(chunks, callback);
+    };
+  }
+}
+
+/** Asks the guard of the try `socket` carries; on a refusal records it on the try, as an error to fail with. */
+function refusal(socket: Duplex): SendRefusedError | null {
+  const attempt = carried.get(socket);
+  const reason = attempt?.guard?.() ?? null;
+  if (!attempt || reason === null) return null;
+  attempt.refusal = reason;
+  return new SendRefusedError(reason);
 }
 
 function renamed(error: unknown): unknown {

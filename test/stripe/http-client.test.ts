@@ -1,10 +1,11 @@
 /**
  * The HTTP client under the SDK (functions/stripe/http-client.ts), through the real SDK to the emulator.
  * Invariant 7 (docs/design.md): no request leaves the process unless the lease's guard allowed it right
- * before the socket, after the SDK's own steps on the way (its callback chain), and again at the socket
- * itself: when a kept-alive socket is handed to the request, when a new connection is up. A refusal there
- * sends nothing and tells the gateway why.
+ * before the socket, after the SDK's own steps on the way (its callback chain), and again in the socket's
+ * own write, the last step before the bytes go to the OS, whether the socket is kept alive or new. A
+ * refusal there sends nothing and tells the gateway why.
  */
+import http from "node:http";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import type { StripeEmulator } from "../../dev/stripe-emulator";
@@ -90,9 +91,47 @@ describe("the guard asked at the socket", () => {
     },
   );
 
+  it.each([
+    ["a kept-alive socket", false],
+    ["a new connection", true],
+  ])(
+    "a lease that runs out after the request is handed %s, before its bytes are written: nothing is sent",
+    async (_path, fresh) => {
+      await freshClient().customers.create({});
+      if (fresh) stripeAgent("http").destroy();
+      const before = received();
+      let expired = false;
+      const attempt: GuardedTry = {
+        guard: () => (expired ? "the lease has no safe time left" : null),
+        refusal: null,
+      };
+      // Node's own steps between handing the request its socket and writing it out: the moment a pause
+      // (SIGSTOP, a frozen Lambda) can still fall in; here the lease runs out during it.
+      const error = await underGuard(attempt, () => postCustomer(() => (expired = true)));
+      expect(error).toBeInstanceOf(Error);
+      expect(attempt.refusal).toBe("the lease has no safe time left");
+      expect(received()).toBe(before);
+    },
+  );
+
   it("outside a guarded try (the ops CLI, seeding) requests go as they are", async () => {
     const before = received();
     await freshClient().customers.create({});
     expect(received()).toBe(before + 1);
   });
 });
+
+/** POSTs a customer through the process's agent; `onSocket` runs when the request is handed its socket. */
+function postCustomer(onSocket: () => void): Promise<unknown> {
+  return new Promise((resolve) => {
+    const request = http.request(`${emulator.url}/v1/customers`, {
+      method: "POST",
+      agent: stripeAgent("http"),
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/x-www-form-urlencoded" },
+    });
+    request.once("socket", onSocket);
+    request.once("error", resolve);
+    request.once("response", (response) => resolve(response.statusCode));
+    request.end("");
+  });
+}
