@@ -7,10 +7,10 @@
  *
  * It is also where the send guard is asked: here, right before the socket, and not before the SDK call,
  * so that nothing the SDK does on the way (its chain of callbacks and promises) comes between the last
- * check and the request leaving. Then once more at the socket itself (guardedAgent below): Node writes
- * a request out only when it has a socket, a turn of the event loop later for a kept-alive one, a whole
- * connect later for a new one, and a process paused in between (SIGSTOP, a frozen Lambda) would send
- * after waking with its lease long gone.
+ * check and the request leaving. Then once more in the socket's own write (guardedAgent below): Node
+ * writes a request out only when it has a socket, a turn of the event loop later for a kept-alive one, a
+ * whole connect later for a new one, and a process paused in between (SIGSTOP, a frozen Lambda) would
+ * send after waking with its lease long gone.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import http from "node:http";
