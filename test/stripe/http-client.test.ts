@@ -70,15 +70,22 @@ describe("the guard asked at the socket", () => {
     return { attempt, asked: () => asked };
   }
 
-  it.each([
+  /** The two ways a request meets its socket: the next request reuses one, or opens a new connection. */
+  const SOCKETS = [
     ["a kept-alive socket", false],
     ["a new connection", true],
-  ])(
+  ] as const;
+
+  /** A connection to keep alive, made outside any guarded try; or none, so the next request opens one. */
+  async function prepareSocket(fresh: boolean): Promise<void> {
+    await freshClient().customers.create({});
+    if (fresh) stripeAgent("http").destroy();
+  }
+
+  it.each(SOCKETS)(
     "a lease that runs out between the first check and %s: nothing is sent, the try records why",
     async (_path, fresh) => {
-      // A connection to keep alive, made outside any guarded try; or none, so the next request opens one.
-      await freshClient().customers.create({});
-      if (fresh) stripeAgent("http").destroy();
+      await prepareSocket(fresh);
       const before = received();
       const { attempt, asked } = runsOutAfterFirstCheck();
       const error = await underGuard(attempt, () => freshClient().customers.create({})).catch(
@@ -91,14 +98,10 @@ describe("the guard asked at the socket", () => {
     },
   );
 
-  it.each([
-    ["a kept-alive socket", false],
-    ["a new connection", true],
-  ])(
+  it.each(SOCKETS)(
     "a lease that runs out after the request is handed %s, before its bytes are written: nothing is sent",
     async (_path, fresh) => {
-      await freshClient().customers.create({});
-      if (fresh) stripeAgent("http").destroy();
+      await prepareSocket(fresh);
       const before = received();
       let expired = false;
       const attempt: GuardedTry = {
