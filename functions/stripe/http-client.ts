@@ -75,12 +75,8 @@ export function noHiddenRetryHttpClient(
   return {
     getClientName: () => inner.getClientName(),
     makeRequest: (...args: Parameters<HttpClient["makeRequest"]>) => {
-      const attempt = currentTry.getStore();
-      const refusal = attempt?.guard?.() ?? null;
-      if (attempt && refusal !== null) {
-        attempt.refusal = refusal;
-        return Promise.reject(new SendRefusedError(refusal));
-      }
+      const refused = refusedBy(currentTry.getStore());
+      if (refused) return Promise.reject(refused);
       return inner.makeRequest(...args).catch((error: unknown) => {
         throw renamed(error);
       });
@@ -105,8 +101,9 @@ function guardedAgent<A extends http.Agent>(agent: A, ready: "connect" | "secure
   const reuseSocket = agent.reuseSocket.bind(agent);
   agent.createConnection = (options, callback) => {
     const socket = createConnection(options, callback);
-    if (socket && carry(socket)) {
-      guardWrites(socket);
+    if (!socket) return socket;
+    guardWrites(socket);
+    if (carry(socket)) {
       socket.cork();
       socket.once(ready, () => socket.uncork());
     }
@@ -114,14 +111,13 @@ function guardedAgent<A extends http.Agent>(agent: A, ready: "connect" | "secure
   };
   agent.reuseSocket = (socket, request) => {
     reuseSocket(socket, request);
-    if (carry(socket)) guardWrites(socket);
+    carry(socket);
   };
   return agent;
 }
 
 /** The guarded try whose request each socket carries now (none: its writes go as they are). */
 const carried = new WeakMap<Duplex, GuardedTry>();
-const guardedSockets = new WeakSet<Duplex>();
 
 /** Marks `socket` as carrying the current try's request, if it is guarded; says whether it is. */
 function carry(socket: Duplex): boolean {
@@ -134,29 +130,25 @@ function carry(socket: Duplex): boolean {
   return true;
 }
 
-/** Asks the carried try's guard in the socket's write methods, once wrapped per socket. */
+/** Wraps the socket's write methods (every socket of the agent, once, as it is made) in the check. */
 function guardWrites(socket: Duplex): void {
-  if (guardedSockets.has(socket)) return;
-  guardedSockets.add(socket);
   const write = socket._write.bind(socket);
-  socket._write = (chunk, encoding, callback) => {
-    const refused = refusal(socket);
-    if (refused) callback(refused);
-    else write(chunk, encoding, callback);
-  };
+  socket._write = (chunk, encoding, callback) =>
+    checked(socket, callback, () => write(chunk, encoding, callback));
   const writev = socket._writev?.bind(socket);
-  if (writev) {
-    socket._writev = (chunks, callback) => {
-      const refused = refusal(socket);
-      if (refused) callback(refused);
-      else writev(chunks, callback);
-    };
-  }
+  if (writev)
+    socket._writev = (chunks, callback) => checked(socket, callback, () => writev(chunks, callback));
 }
 
-/** Asks the guard of the try `socket` carries; on a refusal records it on the try, as an error to fail with. */
-function refusal(socket: Duplex): SendRefusedError | null {
-  const attempt = carried.get(socket);
+/** Writes, unless the guard of the try `socket` carries refuses: then the write fails with the refusal. */
+function checked(socket: Duplex, callback: (error?: Error | null) => void, write: () => void): void {
+  const refused = refusedBy(carried.get(socket));
+  if (refused) callback(refused);
+  else write();
+}
+
+/** Asks the try's guard (none: allowed); a refusal is recorded on the try and returned as the error. */
+function refusedBy(attempt: GuardedTry | undefined): SendRefusedError | null {
   const reason = attempt?.guard?.() ?? null;
   if (!attempt || reason === null) return null;
   attempt.refusal = reason;
