@@ -181,8 +181,9 @@ async function drainOnce(
     const startups: number[] = [];
     cluster.onSpawn((p) => spawnedAt.set(p, cluster.timeline.now()));
     cluster.onLine((process, line, atMs) => {
-      if (line.kind === "run-event" && line.event.type === "lease-acquired" && spawnedAt.has(process)) {
-        startups.push(atMs - spawnedAt.get(process)!);
+      const spawned = spawnedAt.get(process);
+      if (line.kind === "run-event" && line.event.type === "lease-acquired" && spawned !== undefined) {
+        startups.push(atMs - spawned);
         spawnedAt.delete(process);
       }
       if (
